@@ -1,0 +1,37 @@
+package io.vmpower.api;
+
+/** Every label and annotation key vmpower reads or writes, and the KubeVirt keys it relies on. */
+public final class Keys {
+  private Keys() {}
+
+  /**
+   * Namespace label that enables vmpower (both webhooks' namespaceSelector, the controller's
+   * scope).
+   */
+  public static final String ENABLED = "vmpower.io/enabled";
+
+  /** VM annotation holding the run policy, and the template/VMI/pod label carrying it along. */
+  public static final String RUN_POLICY = "vmpower.io/run-policy";
+
+  /** Pod annotation recording an injection (JSON); also the re-injection guard. */
+  public static final String INJECTION_STATUS = "vmpower.io/injection-status";
+
+  /**
+   * VM annotation: the controller still owes an AlwaysOnUnlessStoppedManually VM its first start.
+   */
+  public static final String START_PENDING = "vmpower.io/start-pending";
+
+  /** VM annotation: the last power event the controller handled (JSON), its dedup record. */
+  public static final String LAST_POWER_EVENT = "vmpower.io/last-power-event";
+
+  /** KubeVirt's label on virt-launcher pods ({@code kubevirt.io=virt-launcher}). */
+  public static final String KUBEVIRT_APP = "kubevirt.io";
+
+  public static final String KUBEVIRT_APP_LAUNCHER = "virt-launcher";
+
+  /** KubeVirt's annotation on short-lived provisioning pods that never run a guest. */
+  public static final String KUBEVIRT_EPHEMERAL_PROVISIONING = "kubevirt.io/ephemeral-provisioning";
+
+  /** The virt-launcher container that runs QEMU. */
+  public static final String COMPUTE_CONTAINER = "compute";
+}
