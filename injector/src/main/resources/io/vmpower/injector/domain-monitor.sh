@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# vmpower domain monitor: runs in the background next to virt-launcher (see injector/README.md).
+#   bash -c '<this text>' vmpower-domain-monitor <launcher argv...> </dev/null &
+#   bash domain-monitor.sh <launcher argv...>
+# Makes QEMU treat a guest reboot as shutdown (set-action reboot=shutdown) as soon as the domain
+# runs, and writes every QEMU SHUTDOWN event as a JSON line to the termination log, the first
+# guest-initiated one first. Never fails the launcher: on any problem it logs a JSON line to
+# stderr and gives up. Needs only bash, virsh and coreutils.
+set -euo pipefail
+export LC_ALL=C TZ=UTC # English virsh messages, byte-wise lengths, UTC timestamps
+exec </dev/null >/dev/null
+
+VIRSH="${VMPOWER_VIRSH:-virsh}"
+TERMINATION_LOG="${VMPOWER_TERMINATION_LOG:-/dev/termination-log}"
+readonly MAX_TERMINATION_BYTES=4096
+readonly SET_ACTION='{"execute":"set-action","arguments":{"reboot":"shutdown"}}'
+
+domain=""
+listener_pid=""
+sleep_fd=""
+events_fd=""
+
+now_iso() {
+  local t="${EPOCHREALTIME:-}"
+  if [[ "$t" == *.* ]]; then
+    local s="${t%.*}" us="${t#*.}"
+    printf '%(%Y-%m-%dT%H:%M:%S)T.%sZ' "$s" "${us:0:3}"
+  else
+    date -u +%Y-%m-%dT%H:%M:%S.%3NZ
+  fi
+}
+
+json_str() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  s="${s//$'\t'/\\t}"
+  s="${s//[$'\x01'-$'\x1f'$'\x7f']/}"
+  printf '"%s"' "$s"
+}
+
+log() {
+  local level="$1" msg="$2" extra="${3:-}"
+  local ts
+  ts="$(now_iso)"
+  printf '{"ts":"%s","level":"%s","component":"vmpower-domain-monitor","domain":%s,"msg":%s%s}\n' \
+    "$ts" "$level" "$(json_str "$domain")" "$(json_str "$msg")" "${extra:+,$extra}" >&2 || true
+}
+
+# Sleeps without forking: read on a pipe nobody writes to.
+pause() {
+  if [[ -z "$sleep_fd" ]]; then
+    exec {sleep_fd}<> <(:)
+  fi
+  read -r -t "$1" -u "$sleep_fd" _ || true
+}
+
+stop_listeners() {
+  if [[ -n "$listener_pid" ]]; then
+    kill "$listener_pid" 2>/dev/null || true
+    wait "$listener_pid" 2>/dev/null || true
+    listener_pid=""
+  fi
+  if [[ -n "$events_fd" ]]; then
+    exec {events_fd}<&-
+    events_fd=""
+  fi
+}
+
+cleanup() {
+  trap - EXIT TERM INT HUP
+  stop_listeners
+  if [[ -n "$sleep_fd" ]]; then
+    exec {sleep_fd}<&- || true
+  fi
+}
+
+# --- arguments -------------------------------------------------------------------------------
+
+name="" namespace="" qemu_timeout=""
+while (($#)); do
+  case "$1" in
+    --name) name="${2:-}"; shift $(($# > 1 ? 2 : 1)); continue ;;
+    --name=*) name="${1#--name=}" ;;
+    --namespace) namespace="${2:-}"; shift $(($# > 1 ? 2 : 1)); continue ;;
+    --namespace=*) namespace="${1#--namespace=}" ;;
+    --qemu-timeout) qemu_timeout="${2:-}"; shift $(($# > 1 ? 2 : 1)); continue ;;
+    --qemu-timeout=*) qemu_timeout="${1#--qemu-timeout=}" ;;
+  esac
+  shift
+done
+
+domain="${VMPOWER_DOMAIN:-}"
+if [[ -z "$domain" && -n "$namespace" && -n "$name" ]]; then
+  domain="${namespace}_${name}"
+fi
+if [[ -z "$domain" ]]; then
+  log error "no domain: launcher arguments lack --namespace/--name and VMPOWER_DOMAIN is unset; giving up"
+  exit 0
+fi
+
+if [[ -n "${VMPOWER_LIBVIRT_URI:-}" ]]; then
+  uri="$VMPOWER_LIBVIRT_URI"
+elif ((EUID == 0)); then
+  uri="qemu:///system"
+else
+  uri="qemu+unix:///session?socket=/var/run/libvirt/virtqemud-sock"
+fi
+
+# The setup phase (until set-action is applied) must end well after virt-launcher's own
+# --qemu-timeout (e.g. "301s"), after which the launcher gives up on QEMU anyway.
+deadline="${VMPOWER_DEADLINE_SECONDS:-}"
+if ! [[ "$deadline" =~ ^[0-9]+$ ]]; then
+  deadline=600
+  if [[ "$qemu_timeout" =~ ^([0-9]+)s?$ ]] && ((BASH_REMATCH[1] + 60 > deadline)); then
+    deadline=$((BASH_REMATCH[1] + 60))
+  fi
+fi
+
+if ! command -v "$VIRSH" >/dev/null 2>&1; then
+  log error "virsh not found ($VIRSH); giving up"
+  exit 0
+fi
+
+trap cleanup EXIT
+trap 'exit 0' TERM INT HUP
+
+# --- termination log ---------------------------------------------------------------------------
+
+termination_text=""
+have_guest_event=false
+termination_failed=false
+
+record_shutdown() {
+  local guest="$1" reason="$2" stamp="$3"
+  local line
+  line="$(printf '{"source":"vmpower","event":"SHUTDOWN","guest":%s,"reason":%s,"timestamp":"%s"}' \
+    "$guest" "$(json_str "$reason")" "$stamp")"$'\n'
+  local text
+  if [[ "$guest" == true ]] && ! $have_guest_event; then
+    # The first guest-initiated event decides, so it goes first even after host events.
+    have_guest_event=true
+    text="$line$termination_text"
+    while ((${#text} > MAX_TERMINATION_BYTES)); do
+      text="${text%$'\n'}"
+      text="${text%$'\n'*}"$'\n'
+    done
+  else
+    text="$termination_text$line"
+    if ((${#text} > MAX_TERMINATION_BYTES)); then
+      log error "termination log full; SHUTDOWN event not recorded" \
+        "\"guest\":$guest,\"reason\":$(json_str "$reason")"
+      return 0
+    fi
+  fi
+  if { printf '%s' "$text" >"$TERMINATION_LOG"; } 2>/dev/null; then
+    termination_text="$text"
+    termination_failed=false
+    log info "SHUTDOWN event recorded" "\"guest\":$guest,\"reason\":$(json_str "$reason")"
+  else
+    termination_text="$text" # retried with the next event
+    if ! $termination_failed; then
+      log error "cannot write termination log $TERMINATION_LOG" \
+        "\"guest\":$guest,\"reason\":$(json_str "$reason")"
+    fi
+    termination_failed=true
+  fi
+}
+
+# --- libvirt ---------------------------------------------------------------------------------
+
+applied=false
+apply_attempts=0
+max_apply_attempts=3
+
+# Runs virsh, output in $out; false on failure.
+virsh_run() {
+  out="$("$VIRSH" -c "$uri" "$@" 2>&1)"
+}
+
+apply_set_action() {
+  $applied && return 0
+  ((apply_attempts < max_apply_attempts)) || return 0
+  apply_attempts=$((apply_attempts + 1))
+  local out=""
+  if virsh_run qemu-monitor-command "$domain" "$SET_ACTION" && [[ "$out" == *'"return"'* ]]; then
+    applied=true
+    log info "set-action reboot=shutdown applied" "\"trigger\":$(json_str "$1")"
+  else
+    log error "set-action reboot=shutdown failed; guest reboots stay in place" \
+      "\"trigger\":$(json_str "$1"),\"output\":$(json_str "${out:0:512}")"
+  fi
+}
+
+# One look at the domain, for a domain that started while the listeners were connecting.
+check_domain() {
+  local out=""
+  if virsh_run domstate "$domain"; then
+    case "$out" in
+      running* | paused* | "in shutdown"* | pmsuspended* | blocked*) apply_set_action "domstate ${out%%$'\n'*}" ;;
+    esac
+  fi
+}
+
+# Socket to wait for before trying to connect: in virt-launcher the daemon starts after us.
+sockets=()
+if [[ "$uri" =~ [?\&]socket=([^\&]+) ]]; then
+  sockets=("${BASH_REMATCH[1]}")
+elif [[ "$uri" == "qemu:///system" ]]; then
+  sockets=(/var/run/libvirt/virtqemud-sock /var/run/libvirt/libvirt-sock)
+fi
+
+socket_ready() {
+  ((${#sockets[@]} == 0)) && return 0
+  local p
+  for p in "${sockets[@]}"; do
+    [[ -S "$p" ]] && return 0
+  done
+  return 1
+}
+
+start_listeners() {
+  # Both listeners write into one pipe; the subshell stops them when it is stopped.
+  exec {events_fd}< <(
+    a="" b=""
+    trap 'kill $a $b 2>/dev/null; exit 0' TERM
+    "$VIRSH" -c "$uri" event --loop --event lifecycle 2>&1 &
+    a=$!
+    "$VIRSH" -c "$uri" qemu-monitor-event --loop --event SHUTDOWN 2>&1 &
+    b=$!
+    wait
+  )
+  listener_pid=$!
+}
+
+# --- main loop --------------------------------------------------------------------------------
+
+log info "domain monitor started" "\"uri\":$(json_str "$uri"),\"setupDeadlineSeconds\":$deadline"
+
+domain_gone=false
+first_error=""
+rechecked=false
+
+handle_line() {
+  local line="$1"
+  local re_life="^event 'lifecycle' for domain '([^']*)': ([A-Za-z]+)( (.*))?$"
+  local re_shutdown="^event SHUTDOWN at ([0-9]+)\.([0-9]+) for domain '([^']*)': (.*)$"
+  if [[ "$line" =~ $re_life ]]; then
+    [[ "${BASH_REMATCH[1]}" == "$domain" ]] || return 0
+    local what="${BASH_REMATCH[2]} ${BASH_REMATCH[4]}"
+    case "${BASH_REMATCH[2]}" in
+      Started | Resumed | Suspended | PMSuspended) apply_set_action "event $what" ;;
+      Stopped)
+        domain_gone=true
+        log info "domain stopped" "\"event\":$(json_str "$what")"
+        ;;
+    esac
+  elif [[ "$line" =~ $re_shutdown ]]; then
+    [[ "${BASH_REMATCH[3]}" == "$domain" ]] || return 0
+    local secs="${BASH_REMATCH[1]}" micros="${BASH_REMATCH[2]}000" details="${BASH_REMATCH[4]}"
+    local stamp guest=false reason=unknown
+    stamp="$(printf '%(%Y-%m-%dT%H:%M:%S)T' "$secs").${micros:0:3}Z"
+    [[ "$details" =~ \"guest\":[[:space:]]*true ]] && guest=true
+    [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]] && reason="${BASH_REMATCH[1]}"
+    record_shutdown "$guest" "$reason" "$stamp"
+  elif [[ "$line" == error:* ]]; then
+    [[ -z "$first_error" ]] && first_error="$line"
+  fi
+}
+
+# Setup phase: connect (retrying while the daemon comes up) and wait for the domain.
+# Running phase: record SHUTDOWN events until the domain stops or the launcher is gone.
+started_at=$SECONDS
+waiting_logged=false
+while :; do
+  if ((apply_attempts == 0)) && ((SECONDS - started_at >= deadline)); then
+    log error "domain did not start within ${deadline}s; giving up" \
+      "${first_error:+\"lastError\":$(json_str "$first_error")}"
+    exit 0
+  fi
+  if [[ -z "$events_fd" ]]; then
+    if ! socket_ready; then
+      if ! $waiting_logged; then
+        log info "waiting for the libvirt socket" "\"socket\":$(json_str "${sockets[*]}")"
+        waiting_logged=true
+      fi
+      pause 0.1
+      continue
+    fi
+    start_listeners
+    armed_at=$SECONDS
+    rechecked=false
+    check_domain
+  fi
+  line=""
+  if read -r -t 1 -u "$events_fd" line; then
+    handle_line "$line"
+  else
+    rc=$?
+    if ((rc <= 128)); then
+      # Both listeners ended: the daemon went away or refused us.
+      stop_listeners
+      if ((apply_attempts > 0)) || $domain_gone; then
+        log error "libvirt event stream ended" "${first_error:+\"lastError\":$(json_str "$first_error")}"
+        exit 0
+      fi
+      if [[ -n "$first_error" ]] && ! $waiting_logged; then
+        log error "cannot listen to libvirt events yet; retrying" "\"lastError\":$(json_str "$first_error")"
+      fi
+      waiting_logged=true
+      pause 1
+      continue
+    fi
+    # A quiet second: one more look for a domain that appeared while the listeners connected.
+    if ! $rechecked && ! $applied && ((apply_attempts == 0)) && ((SECONDS - armed_at >= 1)); then
+      rechecked=true
+      check_domain
+    fi
+    if ! kill -0 "$PPID" 2>/dev/null; then
+      log info "launcher is gone; exiting"
+      exit 0
+    fi
+  fi
+  if $domain_gone; then
+    # The SHUTDOWN events travel on the other connection: give them a moment.
+    drain_until=$((SECONDS + 3))
+    while ((SECONDS < drain_until)) && read -r -t 0.5 -u "$events_fd" line; do
+      handle_line "$line"
+    done
+    exit 0
+  fi
+done
