@@ -1,8 +1,22 @@
 package io.vmpower.webhook;
 
-/** Entry point: placeholder until the application lands. */
+import io.vmpower.webhook.cli.VmPowerCli;
+import org.springframework.boot.SpringApplication;
+
+/**
+ * One jar, two uses: without a command it runs the server; {@code preview} (and {@code help}) run
+ * the offline CLI without starting Spring.
+ */
 public final class VmPowerMain {
   private VmPowerMain() {}
 
-  public static void main(String[] args) {}
+  public static void main(String[] args) {
+    if (args.length > 0 && VmPowerCli.isCliCommand(args[0])) {
+      // stdout carries the manifest: logs (warnings only) go to stderr. Set before any logger
+      // exists.
+      System.setProperty("logback.configurationFile", "logback-cli.xml");
+      System.exit(VmPowerCli.run(args));
+    }
+    SpringApplication.run(VmPowerApplication.class, args);
+  }
 }

@@ -1,0 +1,140 @@
+package io.vmpower.webhook.http;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vmpower.webhook.admission.AdmissionHandler;
+import io.vmpower.webhook.admission.BadReviewException;
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * The admission endpoints. Spring only moves bytes here: AdmissionReviews are read and written by
+ * {@link AdmissionHandler} with fabric8's Jackson 2 serialization, independent of Spring's Jackson
+ * 3.
+ */
+@RestController
+public class AdmissionEndpoints {
+  public static final String VIRTUAL_MACHINES = "/mutate-virtualmachines";
+  public static final String PODS = "/mutate-pods";
+
+  private static final Logger log = LoggerFactory.getLogger(AdmissionEndpoints.class);
+
+  private final AdmissionHandlers handlers;
+  private final MeterRegistry meters;
+  private final int maxRequestBytes;
+
+  public AdmissionEndpoints(
+      AdmissionHandlers handlers, MeterRegistry meters, WebhookSettings settings) {
+    this.handlers = handlers;
+    this.meters = meters;
+    this.maxRequestBytes = settings.maxRequestBytes();
+  }
+
+  @PostMapping(VIRTUAL_MACHINES)
+  public ResponseEntity<byte[]> virtualMachines(HttpServletRequest request) {
+    return review("virtualmachines", handlers.virtualMachines(), request);
+  }
+
+  @PostMapping(PODS)
+  public ResponseEntity<byte[]> pods(HttpServletRequest request) {
+    return review("pods", handlers.pods(), request);
+  }
+
+  private ResponseEntity<byte[]> review(
+      String endpoint, AdmissionHandler handler, HttpServletRequest request) {
+    long start = System.nanoTime();
+    AdmissionHandler.Result result;
+    try {
+      result = handler.handle(readBody(request));
+    } catch (BadReviewException e) {
+      result = AdmissionHandler.rejected(e);
+    }
+    long nanos = System.nanoTime() - start;
+    record(endpoint, result, nanos);
+    return ResponseEntity.status(result.httpStatus())
+        .contentType(MediaType.APPLICATION_JSON)
+        .body(result.body());
+  }
+
+  /** Reads at most the configured size, so an oversized body never fills the heap. */
+  private byte[] readBody(HttpServletRequest request) throws BadReviewException {
+    String contentType = request.getContentType();
+    if (contentType == null
+        || !contentType.toLowerCase(Locale.ROOT).startsWith(MediaType.APPLICATION_JSON_VALUE)) {
+      throw new BadReviewException(
+          415,
+          "UnsupportedMediaType",
+          "Content-Type must be application/json, got "
+              + (contentType == null ? "(none)" : shorten(contentType)));
+    }
+    long declared = request.getContentLengthLong();
+    if (declared > maxRequestBytes) {
+      throw tooLarge(declared);
+    }
+    try (InputStream in = request.getInputStream()) {
+      byte[] body = in.readNBytes(maxRequestBytes + 1);
+      if (body.length > maxRequestBytes) {
+        throw tooLarge(-1);
+      }
+      return body;
+    } catch (IOException e) {
+      throw BadReviewException.badRequest("request body could not be read: " + e.getMessage());
+    }
+  }
+
+  private BadReviewException tooLarge(long declared) {
+    return new BadReviewException(
+        413,
+        "RequestEntityTooLarge",
+        "request body is larger than the limit of "
+            + maxRequestBytes
+            + " bytes"
+            + (declared > 0 ? " (Content-Length " + declared + ")" : ""));
+  }
+
+  private void record(String endpoint, AdmissionHandler.Result result, long nanos) {
+    var s = result.summary();
+    Timer.builder("vmpower.webhook.requests")
+        .description("Admission reviews answered, by endpoint and decision")
+        .tag("endpoint", endpoint)
+        .tag("decision", s.decision())
+        .register(meters)
+        .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    var event =
+        (result.httpStatus() == 200 ? log.atInfo() : log.atWarn())
+            .addKeyValue("endpoint", endpoint)
+            .addKeyValue("status", result.httpStatus())
+            .addKeyValue("decision", s.decision())
+            .addKeyValue("durationMs", Math.round(nanos / 10_000.0) / 100.0);
+    if (!s.uid().isEmpty()) {
+      event =
+          event
+              .addKeyValue("uid", s.uid())
+              .addKeyValue("kind", s.kind())
+              .addKeyValue("operation", s.operation())
+              .addKeyValue("namespace", s.namespace())
+              .addKeyValue("name", s.name())
+              .addKeyValue("dryRun", s.dryRun())
+              .addKeyValue("patchOperations", s.patchOperations());
+    }
+    if (!s.warnings().isEmpty()) {
+      event = event.addKeyValue("warnings", String.join("; ", s.warnings()));
+    }
+    if (!s.message().isEmpty()) {
+      event = event.addKeyValue("message", s.message());
+    }
+    event.log("admission review");
+  }
+
+  private static String shorten(String s) {
+    return s.length() > 64 ? s.substring(0, 64) + "…" : s;
+  }
+}
