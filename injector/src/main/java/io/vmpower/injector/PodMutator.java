@@ -58,7 +58,9 @@ public final class PodMutator implements Mutator {
     NOT_MANAGED_LAUNCHER(
         "skipped-not-managed",
         "not a virt-launcher pod with label " + Keys.RUN_POLICY + "; nothing injected"),
-    ALREADY_INJECTED("skipped-already-injected", null),
+    ALREADY_INJECTED(
+        "skipped-already-injected",
+        "already injected (" + Keys.INJECTION_STATUS + " is set); not injected again"),
     EPHEMERAL_PROVISIONING(
         "skipped-ephemeral",
         "ephemeral provisioning pod ("
