@@ -1,0 +1,88 @@
+package io.vmpower.webhook.http;
+
+import static io.vmpower.webhook.Manifests.yaml;
+import static io.vmpower.webhook.Reviews.podReview;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.fge.jsonpatch.JsonPatch;
+import io.vmpower.injector.DomainMonitorScript;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+/** The pod injector endpoint over verified HTTPS. */
+class PodAdmissionHttpsTest extends HttpsApplicationTest {
+
+  static ObjectNode launcherPod() {
+    return yaml(
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          generateName: virt-launcher-db-
+          namespace: team-a
+          labels:
+            kubevirt.io: virt-launcher
+            kubevirt.io/domain: db
+            vmpower.io/run-policy: AlwaysOnUnlessStoppedManually
+        spec:
+          securityContext:
+            runAsUser: 107
+          containers:
+            - name: compute
+              image: quay.io/kubevirt/virt-launcher:v1.6.2
+              command: ["/usr/bin/virt-launcher-monitor"]
+              args: ["--qemu-timeout", "321s", "--name", "db", "--namespace", "team-a"]
+        """);
+  }
+
+  @Test
+  void injectsTheMonitorIntoCompute() throws Exception {
+    ObjectNode pod = launcherPod();
+    JsonNode response = review(AdmissionEndpoints.PODS, podReview("pod-1", pod));
+    assertThat(response.path("allowed").asBoolean()).isTrue();
+    assertThat(response.path("patchType").asText()).isEqualTo("JSONPatch");
+    JsonNode patch =
+        io.vmpower.webhook.Reviews.parse(
+            new String(
+                Base64.getDecoder().decode(response.path("patch").asText()),
+                StandardCharsets.UTF_8));
+    JsonNode stored = JsonPatch.fromJson(patch).apply(pod);
+    JsonNode command = stored.at("/spec/containers/0/command");
+    assertThat(command.get(0).asText()).isEqualTo("/bin/bash");
+    assertThat(command.get(2).asText()).endsWith("exec \"$@\"\n");
+    assertThat(command.get(4).asText()).isEqualTo("/usr/bin/virt-launcher-monitor");
+    assertThat(stored.at("/spec/containers/0/args")).isEqualTo(pod.at("/spec/containers/0/args"));
+    assertThat(stored.at("/metadata/annotations/vmpower.io~1injection-status").asText())
+        .contains(DomainMonitorScript.sha256());
+  }
+
+  @Test
+  void skipsAreAllowedWithAReason() throws Exception {
+    ObjectNode pod = launcherPod();
+    pod.withObject("/metadata/annotations").put("kubevirt.io/ephemeral-provisioning", "true");
+    JsonNode response = review(AdmissionEndpoints.PODS, podReview("pod-2", pod));
+    assertThat(response.path("allowed").asBoolean()).isTrue();
+    assertThat(response.has("patch")).isFalse();
+    assertThat(response.path("warnings").get(0).asText()).contains("ephemeral provisioning pod");
+  }
+
+  @Test
+  void aVmSentToThePodEndpointIs400() throws Exception {
+    var response =
+        post(
+            AdmissionEndpoints.PODS,
+            "application/json",
+            io.vmpower.webhook.Reviews.bytes(
+                io.vmpower.webhook.Reviews.vmReview(
+                    "vm-at-pods",
+                    "CREATE",
+                    io.vmpower.webhook.Manifests.vm("db", "Manual", ""),
+                    null)));
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(response.body())
+        .contains("this endpoint reviews Pod objects, got kubevirt.io/VirtualMachine");
+  }
+}
