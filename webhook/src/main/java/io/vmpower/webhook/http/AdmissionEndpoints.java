@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -21,6 +22,10 @@ import org.springframework.web.bind.annotation.RestController;
  * 3.
  */
 @RestController
+@ConditionalOnProperty(
+    name = "vmpower.webhook.enabled",
+    havingValue = "true",
+    matchIfMissing = true)
 public class AdmissionEndpoints {
   public static final String VIRTUAL_MACHINES = "/mutate-virtualmachines";
   public static final String PODS = "/mutate-pods";
