@@ -34,10 +34,20 @@ final class Events {
   }
 
   /**
-   * Records an Event; {@code dedupKey} identifies the occurrence (null: always a new Event). Best
-   * effort: a failure is logged and counted, never blocks the action.
+   * Records the Event for an action or decision; a failure propagates so that the key is retried
+   * (the action itself is recorded as done only after its Event exists).
    */
-  void emit(GenericKubernetesResource vm, String dedupKey, EventReason reason, String message) {
+  void require(GenericKubernetesResource vm, String dedupKey, EventReason reason, String message) {
+    if (!emit(vm, dedupKey, reason, message)) {
+      throw new IllegalStateException("could not record event " + reason);
+    }
+  }
+
+  /**
+   * Records an Event; {@code dedupKey} identifies the occurrence (null: always a new Event).
+   * Returns false (logged and counted) when it could not be written.
+   */
+  boolean emit(GenericKubernetesResource vm, String dedupKey, EventReason reason, String message) {
     String ns = vm.getMetadata().getNamespace();
     String vmName = vm.getMetadata().getName();
     String now = Instant.now().toString();
@@ -78,9 +88,10 @@ final class Events {
       client.v1().events().inNamespace(ns).resource(built).create();
       log.info(
           "event on VirtualMachine {}/{}: {} {}: {}", ns, vmName, reason.type(), reason, message);
+      return true;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409) {
-        return; // this very Event exists: written before a restart or by the previous leader
+        return true; // this very Event exists: written before a restart or by the previous leader
       }
       metrics.error("event");
       log.warn(
@@ -89,6 +100,7 @@ final class Events {
           ns,
           vmName,
           e.getMessage());
+      return false;
     }
   }
 

@@ -163,7 +163,7 @@ final class Reconciler {
     Outcome outcome = PowerPolicy.decide(policy, KubeVirt.phase(vmi), end.get());
     if (!outcome.start()) {
       requireLeader();
-      events.emit(vm, vmiUid, outcome.eventReason(), outcome.message());
+      events.require(vm, vmiUid, outcome.eventReason(), outcome.message());
       writeGuarded(
           vm, PowerEventRecord.done(vmiUid, outcome.reason(), PowerEventRecord.NONE, now()));
       waitingSince.remove(vmiUid);
@@ -226,7 +226,7 @@ final class Reconciler {
         claim.reason(),
         policy.value(),
         result.tag());
-    events.emit(vm, vmiUid, outcome.eventReason(), outcome.message());
+    events.require(vm, vmiUid, outcome.eventReason(), outcome.message());
     metrics.action(policy, claim.reason(), "start");
     completeClaim(vm, claim);
     return Optional.empty();
@@ -290,26 +290,59 @@ final class Reconciler {
   private Optional<PodEnd> podEnd(String key, String vmiUid) {
     Optional<Pod> pod = KubeVirt.newest(caches.podsOfVmi().apply(vmiUid));
     if (pod.isEmpty()) {
+      // "Lost" decides a start for AlwaysOnUnlessStoppedManually: confirm it with a fresh read.
+      pod = KubeVirt.newest(freshPods(key, vmiUid));
+      if (pod.isEmpty()) {
+        return Optional.of(new PodEnd.Lost());
+      }
+    }
+    Optional<PodEnd> ended = ended(pod.get());
+    if (ended.isPresent()) {
+      return ended;
+    }
+    Instant since = waitingSince.computeIfAbsent(vmiUid, u -> clock.instant());
+    if (Duration.between(since, clock.instant()).compareTo(settings.podTerminationWait()) < 0) {
+      return Optional.empty();
+    }
+    // Before deciding without a message, make sure the cache (a dropped watch?) did not miss it.
+    Optional<Pod> fresh = KubeVirt.newest(freshPods(key, vmiUid));
+    if (fresh.isEmpty()) {
       return Optional.of(new PodEnd.Lost());
     }
-    Optional<String> message = KubeVirt.terminatedMessage(pod.get());
+    ended = ended(fresh.get());
+    if (ended.isPresent()) {
+      return ended;
+    }
+    log.warn(
+        "VirtualMachine {}: compute container of pod {} did not terminate within {}; deciding"
+            + " without its termination message",
+        key,
+        fresh.get().getMetadata().getName(),
+        settings.podTerminationWait());
+    return Optional.of(new PodEnd.Terminated(TerminationMessages.parse(null)));
+  }
+
+  private static Optional<PodEnd> ended(Pod pod) {
+    Optional<String> message = KubeVirt.terminatedMessage(pod);
     if (message.isPresent()) {
       return Optional.of(new PodEnd.Terminated(TerminationMessages.parse(message.get())));
     }
-    if (KubeVirt.podFinished(pod.get())) {
-      return Optional.of(new PodEnd.Terminated(TerminationMessages.parse(null)));
-    }
-    Instant since = waitingSince.computeIfAbsent(vmiUid, u -> clock.instant());
-    if (Duration.between(since, clock.instant()).compareTo(settings.podTerminationWait()) >= 0) {
-      log.warn(
-          "VirtualMachine {}: compute container of pod {} did not terminate within {}; deciding"
-              + " without its termination message",
-          key,
-          pod.get().getMetadata().getName(),
-          settings.podTerminationWait());
+    if (KubeVirt.podFinished(pod)) {
       return Optional.of(new PodEnd.Terminated(TerminationMessages.parse(null)));
     }
     return Optional.empty();
+  }
+
+  private List<Pod> freshPods(String key, String vmiUid) {
+    return client
+        .pods()
+        .inNamespace(key.substring(0, key.indexOf('/')))
+        .withLabel(Keys.KUBEVIRT_APP, Keys.KUBEVIRT_APP_LAUNCHER)
+        .list()
+        .getItems()
+        .stream()
+        .filter(p -> KubeVirt.ownerUid(p, KubeVirt.VMI_KIND).filter(vmiUid::equals).isPresent())
+        .toList();
   }
 
   /** Event and metric for running launcher pods that the pod webhook did not inject. */
@@ -346,7 +379,7 @@ final class Reconciler {
   private void complete(GenericKubernetesResource vm, PowerEventRecord claim, RunPolicy policy) {
     requireLeader();
     Outcome outcome = PowerPolicy.recordedStart(policy, claim.reason());
-    events.emit(vm, claim.vmiUid(), outcome.eventReason(), outcome.message());
+    events.require(vm, claim.vmiUid(), outcome.eventReason(), outcome.message());
     completeClaim(vm, claim);
     log.info(
         "VirtualMachine {}/{}: start for VMI {} had happened already; record completed",
