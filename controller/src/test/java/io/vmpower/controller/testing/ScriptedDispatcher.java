@@ -35,6 +35,7 @@ public final class ScriptedDispatcher extends io.fabric8.mockwebserver.http.Disp
   private final KubernetesCrudDispatcher crud;
   private final List<Fault> faults = new CopyOnWriteArrayList<>();
   private final Set<WebSocket> watches = ConcurrentHashMap.newKeySet();
+  private final List<String> writes = new CopyOnWriteArrayList<>();
   private volatile Function<Matcher, MockResponse> startHandler = m -> status(404, "no KubeVirt");
 
   ScriptedDispatcher(KubernetesCrudDispatcher crud) {
@@ -96,8 +97,17 @@ public final class ScriptedDispatcher extends io.fabric8.mockwebserver.http.Disp
     return n;
   }
 
+  /** Every non-GET request as "User-Agent METHOD path", for asserting who wrote what. */
+  public List<String> writes() {
+    return List.copyOf(writes);
+  }
+
   @Override
   public MockResponse dispatch(RecordedRequest request) {
+    if (!"GET".equals(request.getMethod())) {
+      writes.add(
+          request.getHeader("User-Agent") + " " + request.getMethod() + " " + request.getPath());
+    }
     for (Fault f : faults) {
       if (f.matches.test(request) && f.remaining.getAndDecrement() > 0) {
         return f.response.apply(f.process ? handle(request) : null);
