@@ -304,7 +304,7 @@ public final class FakeKubeVirt implements AutoCloseable {
     GenericKubernetesResource vm = read(vmResponse);
     MockResponse vmiResponse = dispatcher.call(HttpMethod.GET, vmiPath(ns, name), null, null);
     GenericKubernetesResource vmi = vmiResponse.code() == 200 ? read(vmiResponse) : null;
-    String phase = vmi == null ? "" : String.valueOf((Object) vmi.get("status", "phase"));
+    String phase = vmi == null ? "" : String.valueOf(vmi.<Object>get("status", "phase"));
     boolean finalVmi = "Succeeded".equals(phase) || "Failed".equals(phase);
     if (vmi != null && !finalVmi && !phase.isEmpty() && !"Unknown".equals(phase)) {
       return conflict(name, "VM is already running");

@@ -189,11 +189,6 @@ public final class ScriptedDispatcher extends io.fabric8.mockwebserver.http.Disp
     }
 
     @Override
-    public void onMessage(WebSocket ws, io.fabric8.mockwebserver.http.ByteString bytes) {
-      delegate.onMessage(ws, bytes);
-    }
-
-    @Override
     public void onClosing(WebSocket ws, int code, String reason) {
       watches.remove(ws);
       delegate.onClosing(ws, code, reason);
