@@ -1,0 +1,188 @@
+package io.vmpower.controller;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Everything the power controller can be tuned with. {@link #defaults()} gives production values
+ * (the client-go leader election defaults); the application overrides them from {@code
+ * vmpower.controller.*} properties.
+ *
+ * @param leaseNamespace namespace of the Lease (the release namespace)
+ * @param leaseName name of the Lease
+ * @param identity this replica's identity in the Lease (the pod name)
+ * @param leaseDuration how long a Lease stays valid without renewal; a standby takes over after it
+ * @param renewDeadline how long the leader keeps acting without a successful renewal; must be
+ *     shorter than {@code leaseDuration}
+ * @param retryPeriod how often the Lease is renewed or its acquisition retried
+ * @param workers reconcile worker threads
+ * @param backoffBase first retry delay of a failing VM
+ * @param backoffMax longest retry delay
+ * @param resyncPeriod informer resync: every VM is reconciled again at least this often
+ * @param podTerminationWait how long to wait for the compute container's termination message after
+ *     the VMI went final before deciding without it
+ * @param requestTimeout timeout of one start request to virt-api
+ */
+public record ControllerSettings(
+    String leaseNamespace,
+    String leaseName,
+    String identity,
+    Duration leaseDuration,
+    Duration renewDeadline,
+    Duration retryPeriod,
+    int workers,
+    Duration backoffBase,
+    Duration backoffMax,
+    Duration resyncPeriod,
+    Duration podTerminationWait,
+    Duration requestTimeout) {
+
+  public ControllerSettings {
+    Objects.requireNonNull(leaseNamespace, "leaseNamespace");
+    Objects.requireNonNull(leaseName, "leaseName");
+    Objects.requireNonNull(identity, "identity");
+    if (leaseDuration.toSeconds() < 1) {
+      throw new IllegalArgumentException("leaseDuration must be at least 1s (Lease has seconds)");
+    }
+    if (renewDeadline.compareTo(leaseDuration) >= 0) {
+      throw new IllegalArgumentException("renewDeadline must be shorter than leaseDuration");
+    }
+    if (retryPeriod.compareTo(renewDeadline) >= 0) {
+      throw new IllegalArgumentException("retryPeriod must be shorter than renewDeadline");
+    }
+    if (workers < 1) {
+      throw new IllegalArgumentException("workers must be at least 1");
+    }
+  }
+
+  /**
+   * Production defaults; identity from {@code POD_NAME}/{@code HOSTNAME}, namespace from {@code
+   * POD_NAMESPACE}.
+   */
+  public static ControllerSettings defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    return new Builder()
+        .leaseNamespace(leaseNamespace)
+        .leaseName(leaseName)
+        .identity(identity)
+        .leaseDuration(leaseDuration)
+        .renewDeadline(renewDeadline)
+        .retryPeriod(retryPeriod)
+        .workers(workers)
+        .backoffBase(backoffBase)
+        .backoffMax(backoffMax)
+        .resyncPeriod(resyncPeriod)
+        .podTerminationWait(podTerminationWait)
+        .requestTimeout(requestTimeout);
+  }
+
+  /** Builder with defaults for everything. */
+  public static final class Builder {
+    private String leaseNamespace = envOr("POD_NAMESPACE", "default");
+    private String leaseName = "vmpower-controller";
+    private String identity =
+        envOr(
+            "POD_NAME",
+            envOr("HOSTNAME", "vmpower-" + UUID.randomUUID().toString().substring(0, 8)));
+    private Duration leaseDuration = Duration.ofSeconds(15);
+    private Duration renewDeadline = Duration.ofSeconds(10);
+    private Duration retryPeriod = Duration.ofSeconds(2);
+    private int workers = 2;
+    private Duration backoffBase = Duration.ofMillis(500);
+    private Duration backoffMax = Duration.ofMinutes(5);
+    private Duration resyncPeriod = Duration.ofMinutes(10);
+    private Duration podTerminationWait = Duration.ofMinutes(2);
+    private Duration requestTimeout = Duration.ofSeconds(30);
+
+    private Builder() {}
+
+    public Builder leaseNamespace(String v) {
+      leaseNamespace = v;
+      return this;
+    }
+
+    public Builder leaseName(String v) {
+      leaseName = v;
+      return this;
+    }
+
+    public Builder identity(String v) {
+      identity = v;
+      return this;
+    }
+
+    public Builder leaseDuration(Duration v) {
+      leaseDuration = v;
+      return this;
+    }
+
+    public Builder renewDeadline(Duration v) {
+      renewDeadline = v;
+      return this;
+    }
+
+    public Builder retryPeriod(Duration v) {
+      retryPeriod = v;
+      return this;
+    }
+
+    public Builder workers(int v) {
+      workers = v;
+      return this;
+    }
+
+    public Builder backoffBase(Duration v) {
+      backoffBase = v;
+      return this;
+    }
+
+    public Builder backoffMax(Duration v) {
+      backoffMax = v;
+      return this;
+    }
+
+    public Builder resyncPeriod(Duration v) {
+      resyncPeriod = v;
+      return this;
+    }
+
+    public Builder podTerminationWait(Duration v) {
+      podTerminationWait = v;
+      return this;
+    }
+
+    public Builder requestTimeout(Duration v) {
+      requestTimeout = v;
+      return this;
+    }
+
+    public ControllerSettings build() {
+      return new ControllerSettings(
+          leaseNamespace,
+          leaseName,
+          identity,
+          leaseDuration,
+          renewDeadline,
+          retryPeriod,
+          workers,
+          backoffBase,
+          backoffMax,
+          resyncPeriod,
+          podTerminationWait,
+          requestTimeout);
+    }
+
+    private static String envOr(String name, String fallback) {
+      String v = System.getenv(name);
+      return v == null || v.isBlank() ? fallback : v;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+package io.vmpower.controller;
+
+import io.vmpower.api.RunPolicy;
+import io.vmpower.api.termination.ShutdownReason;
+import io.vmpower.controller.Outcome.EventReason;
+
+/**
+ * The policy table of DESIGN.md section 2, for a VMI that has ended (Succeeded or Failed) and is
+ * not being deleted by a user. Pure: no I/O, no clock.
+ */
+final class PowerPolicy {
+  private PowerPolicy() {}
+
+  /** How the pod that ran the VMI last ended, as far as the API shows it. */
+  sealed interface PodEnd {
+    /** No pod owned by the VMI exists any more (node lost, pod deleted or evicted). */
+    record Lost() implements PodEnd {}
+
+    /** The compute container has terminated; {@code reason} was parsed from its message. */
+    record Terminated(ShutdownReason reason) implements PodEnd {}
+
+    /**
+     * The pod exists but its compute container has not terminated yet. The VMI goes final as soon
+     * as virt-handler sees the domain gone, a moment before the container writes its termination
+     * message: wait for it.
+     */
+    record StillRunning() implements PodEnd {}
+  }
+
+  /** True for the two final VMI phases. */
+  static boolean isFinal(String vmiPhase) {
+    return "Succeeded".equals(vmiPhase) || "Failed".equals(vmiPhase);
+  }
+
+  /**
+   * True when the controller, not KubeVirt, may have to act for this policy: Manual and
+   * AlwaysOnUnlessStoppedManually run with runStrategy Manual. AlwaysOn/AlwaysOff are left to
+   * KubeVirt's runStrategy.
+   */
+  static boolean controllerActs(RunPolicy policy) {
+    return policy.restartsOnGuestReset() || policy.restartsOnInfrastructureFailure();
+  }
+
+  /**
+   * Decides for a final VMI. {@code pod} must not be {@link PodEnd.StillRunning} unless the caller
+   * has given up waiting for the container, in which case the pod counts as ended without a record.
+   */
+  static Outcome decide(RunPolicy policy, String vmiPhase, PodEnd pod) {
+    String p = policy.value();
+    ShutdownReason reason = pod instanceof PodEnd.Terminated t ? t.reason() : ShutdownReason.NONE;
+    if (reason instanceof ShutdownReason.GuestReset) {
+      return policy.restartsOnGuestReset()
+          ? Outcome.start(
+              "guest-reset",
+              EventReason.RestartedAfterGuestReboot,
+              "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
+                  + p
+                  + ").")
+          : Outcome.stay(
+              "guest-reset",
+              EventReason.GuestStopped,
+              "The guest rebooted; run policy " + p + " does not restart it.");
+    }
+    if (reason instanceof ShutdownReason.GuestShutdown) {
+      return Outcome.stay(
+          "guest-shutdown",
+          EventReason.GuestPoweredOff,
+          "The guest powered off (or was stopped gracefully); the VM stays stopped (run policy "
+              + p
+              + "). Start it with virtctl start.");
+    }
+    if (reason instanceof ShutdownReason.Other o && o.guest()) {
+      // Guest-side crashes (e.g. guest-panic) are the guest's doing, not the infrastructure's.
+      return Outcome.stay(
+          o.reason(),
+          EventReason.GuestStopped,
+          "The guest stopped with reason "
+              + o.reason()
+              + "; the VM stays stopped (run policy "
+              + p
+              + "). Start it with virtctl start.");
+    }
+    // No guest-initiated reason: host-side events only, an empty or foreign message, or no pod.
+    boolean lost = pod instanceof PodEnd.Lost;
+    if (!"Failed".equals(vmiPhase)) {
+      // Succeeded without a record, e.g. a guest poweroff in a pod the injector did not reach.
+      // Starting could undo a deliberate poweroff, so stay stopped and say why.
+      return Outcome.stay(
+          "unknown",
+          EventReason.NoShutdownRecord,
+          "The VMI ended without a vmpower shutdown record"
+              + (lost
+                  ? " and its virt-launcher pod is gone"
+                  : " (was the virt-launcher pod injected?)")
+              + "; the VM stays stopped. Start it with virtctl start.");
+    }
+    String what =
+        lost ? "its virt-launcher pod was lost" : "the VMI failed without a guest shutdown";
+    String code = lost ? "pod-lost" : "vmi-failed";
+    return policy.restartsOnInfrastructureFailure()
+        ? Outcome.start(
+            code,
+            EventReason.RestartedAfterFailure,
+            "The VM stopped because " + what + "; started it again (run policy " + p + ").")
+        : Outcome.stay(
+            code,
+            EventReason.NotRestartedAfterFailure,
+            "The VM stopped because "
+                + what
+                + "; run policy "
+                + p
+                + " does not restart after failures. Start it with virtctl start.");
+  }
+
+  /**
+   * The Event for a start recorded in {@code vmpower.io/last-power-event} by an earlier attempt
+   * (before a restart or a leader change), when the original decision is no longer at hand.
+   */
+  static Outcome recordedStart(RunPolicy policy, String reason) {
+    String p = policy.value();
+    return switch (reason) {
+      case "guest-reset" ->
+          Outcome.start(
+              reason,
+              EventReason.RestartedAfterGuestReboot,
+              "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
+                  + p
+                  + ").");
+      case "start-pending" ->
+          Outcome.start(
+              reason,
+              EventReason.StartedFirstTime,
+              "Started the VM for the first time (run policy " + p + ").");
+      default ->
+          Outcome.start(
+              reason,
+              EventReason.RestartedAfterFailure,
+              "The VM stopped (" + reason + "); started it again (run policy " + p + ").");
+    };
+  }
+}

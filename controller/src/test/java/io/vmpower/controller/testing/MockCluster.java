@@ -1,0 +1,146 @@
+package io.vmpower.controller.testing;
+
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.vmpower.api.Keys;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * fabric8's Kubernetes mock server in CRUD mode, with KubeVirt's CRDs registered, the {@link
+ * FakeKubeVirt} stand-in answering the start subresource, and scripted faults.
+ *
+ * <p>Every client gets its own User-Agent, so faults can target one controller instance (a
+ * partitioned leader) and leave the test's own client alone.
+ */
+public final class MockCluster implements AutoCloseable {
+  public static final String ENABLED_NS = "vms";
+  public static final String OTHER_NS = "elsewhere";
+  public static final String RELEASE_NS = "vmpower-system";
+
+  // The mock server logs every request through java.util.logging; keep test output lean.
+  private static final java.util.logging.Logger MOCK_LOG =
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
+  static {
+    MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
+  }
+
+  private final KubernetesMockServer server;
+  private final ScriptedDispatcher dispatcher;
+  private final KubernetesClient admin;
+  private final FakeKubeVirt kubevirt;
+  private final List<KubernetesClient> clients = new ArrayList<>();
+
+  public MockCluster() {
+    KubernetesCrudDispatcher crud =
+        new KubernetesCrudDispatcher(
+            List.of(
+                crd("virtualmachines", "VirtualMachine", true),
+                crd("virtualmachineinstances", "VirtualMachineInstance", false)));
+    dispatcher = new ScriptedDispatcher(crud);
+    server =
+        new KubernetesMockServer(
+            new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+    server.init();
+    admin = client("test-admin");
+    kubevirt = new FakeKubeVirt(dispatcher, admin);
+    for (String ns : List.of(ENABLED_NS, OTHER_NS, RELEASE_NS)) {
+      var builder = new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata();
+      if (ns.equals(ENABLED_NS)) {
+        builder.editMetadata().addToLabels(Keys.ENABLED, "true").endMetadata();
+      }
+      admin.namespaces().resource(builder.build()).create();
+    }
+  }
+
+  private static CustomResourceDefinitionContext crd(String plural, String kind, boolean status) {
+    return new CustomResourceDefinitionContext.Builder()
+        .withGroup("kubevirt.io")
+        .withVersion("v1")
+        .withPlural(plural)
+        .withKind(kind)
+        .withScope("Namespaced")
+        .withStatusSubresource(status)
+        .build();
+  }
+
+  /** A client of its own (User-Agent {@code name}), short timeouts, no client-side retries. */
+  public KubernetesClient client(String name) {
+    Config config =
+        new ConfigBuilder(Config.empty())
+            .withMasterUrl(server.url("/"))
+            .withNamespace("default")
+            .withUserAgent(name)
+            .withRequestTimeout(1_000)
+            .withConnectionTimeout(1_000)
+            .withRequestRetryBackoffLimit(0)
+            .withWatchReconnectInterval(100)
+            .withWatchReconnectLimit(-1)
+            .build();
+    KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
+    synchronized (clients) {
+      clients.add(client);
+    }
+    return client;
+  }
+
+  public KubernetesClient admin() {
+    return admin;
+  }
+
+  public FakeKubeVirt kubevirt() {
+    return kubevirt;
+  }
+
+  public ScriptedDispatcher faults() {
+    return dispatcher;
+  }
+
+  /** Matches requests sent by the client with this User-Agent. */
+  public static Predicate<RecordedRequest> from(String userAgent) {
+    return r -> userAgent.equals(r.getHeader("User-Agent"));
+  }
+
+  public static Predicate<RecordedRequest> request(String method, String pathPart) {
+    return r -> method.equals(r.getMethod()) && r.getPath().contains(pathPart);
+  }
+
+  public GenericKubernetesResource vm(String ns, String name) {
+    return kubevirt.vm(ns, name);
+  }
+
+  /** Events on the VM, oldest first. */
+  public List<Event> events(String ns, String vm) {
+    return admin.v1().events().inNamespace(ns).list().getItems().stream()
+        .filter(e -> vm.equals(e.getInvolvedObject().getName()))
+        .filter(e -> "VirtualMachine".equals(e.getInvolvedObject().getKind()))
+        .toList();
+  }
+
+  public List<String> eventReasons(String ns, String vm) {
+    return events(ns, vm).stream().map(Event::getReason).toList();
+  }
+
+  @Override
+  public void close() {
+    kubevirt.close();
+    synchronized (clients) {
+      clients.forEach(KubernetesClient::close);
+    }
+    server.destroy();
+  }
+}
