@@ -1,0 +1,128 @@
+package io.vmpower.webhook.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.vmpower.webhook.VmPowerApplication;
+import io.vmpower.webhook.cluster.ClusterAccess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * With a cluster, the application runs the webhooks and the power controller together; each can be
+ * switched off by configuration.
+ */
+class ApplicationWithClusterTest {
+  static KubernetesMockServer server;
+  static KubernetesClient admin;
+
+  /** The CRUD mock server plus the /version answer the start-up probe asks for. */
+  static final class ClusterDispatcher extends Dispatcher {
+    private final KubernetesCrudDispatcher crud = new KubernetesCrudDispatcher();
+
+    @Override
+    public MockResponse dispatch(RecordedRequest request) {
+      if ("/version".equals(request.getPath())) {
+        return new MockResponse()
+            .setResponseCode(200)
+            .setBody("{\"major\":\"1\",\"minor\":\"34\",\"gitVersion\":\"v1.34.2\"}");
+      }
+      return crud.dispatch(request);
+    }
+  }
+
+  @BeforeAll
+  static void startCluster() {
+    server =
+        new KubernetesMockServer(
+            new Context(), new MockWebServer(), new HashMap<>(), new ClusterDispatcher(), false);
+    server.init();
+    admin =
+        new KubernetesClientBuilder().withConfig(server.createClient().getConfiguration()).build();
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    admin.close();
+    server.destroy();
+  }
+
+  private static ConfigurableApplicationContext start(String... extra) throws Exception {
+    Path certs = Files.createTempDirectory("vmpower-certs");
+    String[] base = {
+      "--server.port=0",
+      "--management.server.port=0",
+      "--vmpower.tls.dir=" + certs,
+      "--vmpower.cluster.mode=enabled",
+      "--vmpower.controller.lease-namespace=vmpower-system",
+      "--vmpower.controller.identity=replica-a",
+      "--vmpower.controller.lease-duration=3s",
+      "--vmpower.controller.renew-deadline=2s",
+      "--vmpower.controller.retry-period=500ms"
+    };
+    String[] args =
+        java.util.stream.Stream.concat(
+                java.util.Arrays.stream(base), java.util.Arrays.stream(extra))
+            .toArray(String[]::new);
+    System.setProperty("kubernetes.master", server.url("/"));
+    System.setProperty("kubernetes.auth.tryKubeConfig", "false");
+    System.setProperty("kubernetes.trust.certificates", "true");
+    try {
+      return new SpringApplicationBuilder(VmPowerApplication.class).run(args);
+    } finally {
+      System.clearProperty("kubernetes.master");
+      System.clearProperty("kubernetes.auth.tryKubeConfig");
+      System.clearProperty("kubernetes.trust.certificates");
+    }
+  }
+
+  @Test
+  void webhookAndControllerRunTogetherByDefault() throws Exception {
+    try (ConfigurableApplicationContext app = start()) {
+      assertThat(app.getBean(ClusterAccess.class).client()).isPresent();
+      var lifecycle = app.getBean(ControllerConfiguration.PowerControllerLifecycle.class);
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> lifecycle.controller().map(c -> c.isLeader()).orElse(false));
+      Lease lease =
+          admin.leases().inNamespace("vmpower-system").withName("vmpower-controller").get();
+      assertThat(lease.getSpec().getHolderIdentity()).isEqualTo("replica-a");
+      assertThat(app.getBeansOfType(io.vmpower.webhook.http.AdmissionEndpoints.class)).hasSize(1);
+    }
+  }
+
+  @Test
+  void controllerCanBeSwitchedOff() throws Exception {
+    try (ConfigurableApplicationContext app = start("--vmpower.controller.enabled=false")) {
+      assertThat(app.getBeansOfType(ControllerConfiguration.PowerControllerLifecycle.class))
+          .isEmpty();
+      assertThat(app.getBeansOfType(io.vmpower.webhook.http.AdmissionEndpoints.class)).hasSize(1);
+    }
+  }
+
+  @Test
+  void webhookCanBeSwitchedOff() throws Exception {
+    try (ConfigurableApplicationContext app = start("--vmpower.webhook.enabled=false")) {
+      assertThat(app.getBeansOfType(io.vmpower.webhook.http.AdmissionEndpoints.class)).isEmpty();
+      assertThat(app.getBeansOfType(ControllerConfiguration.PowerControllerLifecycle.class))
+          .hasSize(1);
+    }
+  }
+}
