@@ -18,7 +18,9 @@ public final class DomainMonitorScript {
 
   private DomainMonitorScript() {}
 
-  /** The script text, to run as {@code bash -c <text> vmpower-domain-monitor <launcher argv...>}. */
+  /**
+   * The script text, to run as {@code bash -c <text> vmpower-domain-monitor <launcher argv...>}.
+   */
   public static String text() {
     return TEXT;
   }

@@ -225,7 +225,7 @@ start_listeners() {
   # Both listeners write into one pipe; the subshell stops them when it is stopped.
   exec {events_fd}< <(
     a="" b=""
-    trap 'kill $a $b 2>/dev/null; exit 0' TERM
+    trap 'kill $a $b 2>/dev/null; wait; exit 0' TERM
     "$VIRSH" -c "$uri" event --loop --event lifecycle 2>&1 &
     a=$!
     "$VIRSH" -c "$uri" qemu-monitor-event --loop --event SHUTDOWN 2>&1 &
@@ -262,11 +262,11 @@ handle_line() {
     local secs="${BASH_REMATCH[1]}" micros="${BASH_REMATCH[2]}000" details="${BASH_REMATCH[4]}"
     local stamp guest=false reason=unknown
     stamp="$(printf '%(%Y-%m-%dT%H:%M:%S)T' "$secs").${micros:0:3}Z"
-    [[ "$details" =~ \"guest\":[[:space:]]*true ]] && guest=true
-    [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]] && reason="${BASH_REMATCH[1]}"
+    if [[ "$details" =~ \"guest\":[[:space:]]*true ]]; then guest=true; fi
+    if [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]]; then reason="${BASH_REMATCH[1]}"; fi
     record_shutdown "$guest" "$reason" "$stamp"
   elif [[ "$line" == error:* ]]; then
-    [[ -z "$first_error" ]] && first_error="$line"
+    if [[ -z "$first_error" ]]; then first_error="$line"; fi
   fi
 }
 
