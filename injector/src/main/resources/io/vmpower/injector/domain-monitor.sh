@@ -235,11 +235,22 @@ start_listeners() {
   listener_pid=$!
 }
 
+# kill -0 alone says "gone" for a parent owned by another user (EPERM).
+launcher_alive() {
+  if [[ -d /proc/self ]]; then
+    [[ -d "/proc/$PPID" ]]
+  else
+    kill -0 "$PPID" 2>/dev/null
+  fi
+}
+
 # --- main loop --------------------------------------------------------------------------------
 
 log info "domain monitor started" "\"uri\":$(json_str "$uri"),\"setupDeadlineSeconds\":$deadline"
 
 domain_gone=false
+shutdown_seen_at=-1
+last_state_check=0
 first_error=""
 rechecked=false
 
@@ -265,6 +276,7 @@ handle_line() {
     if [[ "$details" =~ \"guest\":[[:space:]]*true ]]; then guest=true; fi
     if [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]]; then reason="${BASH_REMATCH[1]}"; fi
     record_shutdown "$guest" "$reason" "$stamp"
+    if ((shutdown_seen_at < 0)); then shutdown_seen_at=$SECONDS; fi
   elif [[ "$line" == error:* ]]; then
     if [[ -z "$first_error" ]]; then first_error="$line"; fi
   fi
@@ -318,7 +330,16 @@ while :; do
       rechecked=true
       check_domain
     fi
-    if ! kill -0 "$PPID" 2>/dev/null; then
+    # QEMU is on its way out after SHUTDOWN; should the Stopped event not reach us, look.
+    if ((shutdown_seen_at >= 0 && SECONDS - shutdown_seen_at >= 3 && SECONDS - last_state_check >= 3)); then
+      last_state_check=$SECONDS
+      out=""
+      if ! virsh_run domstate "$domain" || [[ "$out" == "shut off"* ]]; then
+        domain_gone=true
+        log info "domain gone without a Stopped event" "\"state\":$(json_str "${out%%$'\n'*}")"
+      fi
+    fi
+    if ! launcher_alive; then
       log info "launcher is gone; exiting"
       exit 0
     fi

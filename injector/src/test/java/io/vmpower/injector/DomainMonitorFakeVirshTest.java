@@ -314,6 +314,30 @@ class DomainMonitorFakeVirshTest {
   }
 
   @Test
+  void missingStoppedEventDoesNotKeepTheMonitorAlive() throws Exception {
+    Run r =
+        run()
+            .file("domstate", "running")
+            .lifecycle(STARTED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.1", true, "guest-shutdown"),
+                shutdown("1795599736.2", false, "host-signal"));
+    Files.writeString(
+        r.dir.resolve("qemu.script"), "touch gone\n", java.nio.file.StandardOpenOption.APPEND);
+    // once QEMU is gone, domstate fails like it does for a vanished transient domain
+    Files.writeString(
+        r.dir.resolve("lifecycle.script"),
+        String.join("\n", STARTED, "await gone", "pause 0.1") + "\n");
+    r.env.put("FAKE_DOMSTATE_GONE_WHEN", "gone");
+    r.go(Duration.ofSeconds(12));
+    assertThat(r.infos()).contains("domain gone without a Stopped event");
+    assertThat(r.elapsed).isLessThan(Duration.ofSeconds(9));
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_SHUTDOWN);
+  }
+
+  @Test
   void virshMissing() throws Exception {
     Run r = run();
     r.env.put("VMPOWER_VIRSH", r.dir.resolve("no-such-virsh").toString());
@@ -538,6 +562,9 @@ class DomainMonitorFakeVirshTest {
     user.go(Duration.ofSeconds(8));
     assertThat(user.records().get(0).path("uri").asText())
         .isEqualTo("qemu+unix:///session?socket=/var/run/libvirt/virtqemud-sock");
+    // a launcher owned by another user (here: root) is not mistaken for a dead one
+    assertThat(user.errors()).containsExactly("domain did not start within 1s; giving up");
+    assertThat(user.infos()).doesNotContain("launcher is gone; exiting");
   }
 
   @Test
