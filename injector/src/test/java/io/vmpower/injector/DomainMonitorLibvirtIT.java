@@ -193,6 +193,11 @@ class DomainMonitorLibvirtIT {
   @AfterAll
   static void tearDown() throws Exception {
     stopAll();
+    if (base != null && !Boolean.getBoolean("vmpower.keep")) {
+      try (var files = Files.walk(base)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
     // no QEMU of ours may survive
     List<Long> qemu = MonitorProcesses.lingering("guest=" + NAMESPACE, Duration.ofSeconds(10));
     assertThat(qemu).as(describe(qemu)).isEmpty();
