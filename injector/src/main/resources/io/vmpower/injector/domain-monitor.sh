@@ -225,7 +225,7 @@ start_listeners() {
   # Both listeners write into one pipe; the subshell stops them when it is stopped.
   exec {events_fd}< <(
     a="" b=""
-    trap 'kill $a $b 2>/dev/null; exit 0' TERM
+    trap 'kill $a $b 2>/dev/null; wait; exit 0' TERM
     "$VIRSH" -c "$uri" event --loop --event lifecycle 2>&1 &
     a=$!
     "$VIRSH" -c "$uri" qemu-monitor-event --loop --event SHUTDOWN 2>&1 &
@@ -235,11 +235,22 @@ start_listeners() {
   listener_pid=$!
 }
 
+# kill -0 alone says "gone" for a parent owned by another user (EPERM).
+launcher_alive() {
+  if [[ -d /proc/self ]]; then
+    [[ -d "/proc/$PPID" ]]
+  else
+    kill -0 "$PPID" 2>/dev/null
+  fi
+}
+
 # --- main loop --------------------------------------------------------------------------------
 
 log info "domain monitor started" "\"uri\":$(json_str "$uri"),\"setupDeadlineSeconds\":$deadline"
 
 domain_gone=false
+shutdown_seen_at=-1
+last_state_check=0
 first_error=""
 rechecked=false
 
@@ -262,11 +273,12 @@ handle_line() {
     local secs="${BASH_REMATCH[1]}" micros="${BASH_REMATCH[2]}000" details="${BASH_REMATCH[4]}"
     local stamp guest=false reason=unknown
     stamp="$(printf '%(%Y-%m-%dT%H:%M:%S)T' "$secs").${micros:0:3}Z"
-    [[ "$details" =~ \"guest\":[[:space:]]*true ]] && guest=true
-    [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]] && reason="${BASH_REMATCH[1]}"
+    if [[ "$details" =~ \"guest\":[[:space:]]*true ]]; then guest=true; fi
+    if [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]]; then reason="${BASH_REMATCH[1]}"; fi
     record_shutdown "$guest" "$reason" "$stamp"
+    if ((shutdown_seen_at < 0)); then shutdown_seen_at=$SECONDS; fi
   elif [[ "$line" == error:* ]]; then
-    [[ -z "$first_error" ]] && first_error="$line"
+    if [[ -z "$first_error" ]]; then first_error="$line"; fi
   fi
 }
 
@@ -318,7 +330,16 @@ while :; do
       rechecked=true
       check_domain
     fi
-    if ! kill -0 "$PPID" 2>/dev/null; then
+    # QEMU is on its way out after SHUTDOWN; should the Stopped event not reach us, look.
+    if ((shutdown_seen_at >= 0 && SECONDS - shutdown_seen_at >= 3 && SECONDS - last_state_check >= 3)); then
+      last_state_check=$SECONDS
+      out=""
+      if ! virsh_run domstate "$domain" || [[ "$out" == "shut off"* ]]; then
+        domain_gone=true
+        log info "domain gone without a Stopped event" "\"state\":$(json_str "${out%%$'\n'*}")"
+      fi
+    fi
+    if ! launcher_alive; then
       log info "launcher is gone; exiting"
       exit 0
     fi

@@ -1,0 +1,618 @@
+package io.vmpower.injector;
+
+import static io.vmpower.injector.MonitorProcesses.describe;
+import static io.vmpower.injector.MonitorProcesses.lingering;
+import static io.vmpower.injector.MonitorProcesses.logRecords;
+import static io.vmpower.injector.MonitorProcesses.messages;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vmpower.api.termination.ShutdownReason;
+import io.vmpower.api.termination.TerminationMessages;
+import java.io.File;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs the real monitor script against a scripted fake virsh. */
+class DomainMonitorFakeVirshTest {
+  static final String DOMAIN = "default_testvm";
+  static final String SET_ACTION =
+      "{\"execute\":\"set-action\",\"arguments\":{\"reboot\":\"shutdown\"}}";
+  static final List<String> LAUNCHER_ARGV =
+      List.of(
+          "/usr/bin/virt-launcher-monitor",
+          "--qemu-timeout",
+          "301s",
+          "--name",
+          "testvm",
+          "--uid",
+          "1234",
+          "--namespace",
+          "default",
+          "--kubevirt-share-dir",
+          "/var/run/kubevirt",
+          "--ephemeral-disk-dir",
+          "/var/run/kubevirt-ephemeral-disks");
+
+  static final String STARTED =
+      "emit event 'lifecycle' for domain 'default_testvm': Started Booted";
+  static final String STOPPED =
+      "emit event 'lifecycle' for domain 'default_testvm': Stopped Shutdown";
+
+  static String shutdown(String seconds, boolean guest, String reason) {
+    return "emit event SHUTDOWN at "
+        + seconds
+        + " for domain 'default_testvm': {\"guest\":"
+        + guest
+        + ",\"reason\":\""
+        + reason
+        + "\"}";
+  }
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void packages() throws Exception {
+    EnsurePackages.packagesOnly();
+  }
+
+  /** One monitor run: where its fake lives, and what it left behind. */
+  final class Run {
+    final Path dir;
+    final Path virsh;
+    final Path terminationLog;
+    final Map<String, String> env = new HashMap<>();
+    final List<String> command = new ArrayList<>();
+    int exitCode;
+    String stdout;
+    String stderr;
+    Duration elapsed;
+
+    Run() throws IOException {
+      dir = Files.createTempDirectory(tmp, "run");
+      Files.createDirectories(dir.resolve("bin"));
+      virsh = dir.resolve("bin/virsh");
+      Files.copy(MonitorProcesses.libvirtHelpers().resolve("fake-virsh"), virsh);
+      virsh.toFile().setExecutable(true, false);
+      terminationLog = dir.resolve("termination-log");
+      env.put("VMPOWER_VIRSH", virsh.toString());
+      env.put("FAKE_VIRSH_DIR", dir.toString());
+      env.put("VMPOWER_TERMINATION_LOG", terminationLog.toString());
+      env.put("VMPOWER_LIBVIRT_URI", "test:///fake");
+      env.put("VMPOWER_DEADLINE_SECONDS", "20");
+      command.addAll(List.of("bash", "-c", DomainMonitorScript.text(), "vmpower-domain-monitor"));
+      command.addAll(LAUNCHER_ARGV);
+    }
+
+    Run file(String name, String... lines) throws IOException {
+      Files.writeString(dir.resolve(name), String.join("\n", lines) + "\n");
+      return this;
+    }
+
+    Run lifecycle(String... steps) throws IOException {
+      return file("lifecycle.script", steps);
+    }
+
+    Run qemu(String... steps) throws IOException {
+      return file("qemu.script", steps);
+    }
+
+    ProcessBuilder builder() {
+      ProcessBuilder pb = new ProcessBuilder(command);
+      pb.environment().putAll(env);
+      pb.redirectInput(new File("/dev/null"));
+      pb.redirectOutput(dir.resolve("stdout").toFile());
+      pb.redirectError(dir.resolve("stderr").toFile());
+      return pb;
+    }
+
+    /** Runs to completion; fails if it takes longer than {@code limit}. */
+    Run go(Duration limit) throws Exception {
+      long t0 = System.nanoTime();
+      Process p = builder().start();
+      boolean done = p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+      elapsed = Duration.ofNanos(System.nanoTime() - t0);
+      if (!done) {
+        p.destroyForcibly();
+        killMarked();
+      }
+      collect();
+      assertThat(done).as("monitor still running after %s; stderr:%n%s", limit, stderr).isTrue();
+      exitCode = p.exitValue();
+      assertClean();
+      return this;
+    }
+
+    void collect() throws IOException {
+      stdout = Files.readString(dir.resolve("stdout"));
+      stderr = Files.readString(dir.resolve("stderr"));
+    }
+
+    /** The contract every run keeps: exit 0, silent stdout, JSON stderr, no processes left. */
+    void assertClean() throws Exception {
+      assertThat(exitCode).as("exit code; stderr:%n%s", stderr).isZero();
+      assertThat(stdout).as("stdout").isEmpty();
+      logRecords(stderr, env.containsKey("VMPOWER_DOMAIN") ? null : DOMAIN);
+      List<Long> left = lingering(dir.toString(), Duration.ofMillis(300));
+      assertThat(left).as("processes left behind:%n%s", describe(left)).isEmpty();
+    }
+
+    void killMarked() {
+      for (long pid : MonitorProcesses.processesMentioning(dir.toString())) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+
+    List<JsonNode> records() {
+      return logRecords(stderr, env.containsKey("VMPOWER_DOMAIN") ? null : DOMAIN);
+    }
+
+    List<String> errors() {
+      return messages(records(), "error");
+    }
+
+    List<String> infos() {
+      return messages(records(), "info");
+    }
+
+    /** Invocations of the fake, as argument lists (the pid column dropped). */
+    List<List<String>> calls() throws IOException {
+      Path log = dir.resolve("calls.log");
+      if (!Files.exists(log)) {
+        return List.of();
+      }
+      return Files.readAllLines(log).stream()
+          .map(l -> List.of(l.split("\t")).subList(1, l.split("\t").length))
+          .toList();
+    }
+
+    List<List<String>> calls(String verb) throws IOException {
+      return calls().stream().filter(c -> c.size() > 2 && c.get(2).equals(verb)).toList();
+    }
+
+    List<String> terminationLines() throws IOException {
+      return Files.readAllLines(terminationLog);
+    }
+  }
+
+  Run run() throws IOException {
+    return new Run();
+  }
+
+  /** Reboot: events in the order libvirt delivers them; the log and the parser agree. */
+  @Test
+  void guestResetIsRecordedFirstAndParsedByTheApi() throws Exception {
+    Run r =
+        run()
+            .lifecycle(STARTED, "await applied", "await shutdown-sent", STOPPED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.260076", true, "guest-reset"),
+                shutdown("1795599736.262072", false, "host-signal"),
+                "touch shutdown-sent")
+            .go(Duration.ofSeconds(10));
+
+    assertThat(r.calls("qemu-monitor-command"))
+        .containsExactly(List.of("-c", "test:///fake", "qemu-monitor-command", DOMAIN, SET_ACTION));
+    assertThat(r.calls("event"))
+        .containsExactly(List.of("-c", "test:///fake", "event", "--loop", "--event", "lifecycle"));
+    assertThat(r.calls("qemu-monitor-event"))
+        .containsExactly(
+            List.of("-c", "test:///fake", "qemu-monitor-event", "--loop", "--event", "SHUTDOWN"));
+    List<String> lines = r.terminationLines();
+    assertThat(lines).hasSize(2);
+    JsonNode first = MonitorProcesses.JSON.readTree(lines.get(0));
+    assertThat(first.path("source").asText()).isEqualTo("vmpower");
+    assertThat(first.path("event").asText()).isEqualTo("SHUTDOWN");
+    assertThat(first.path("guest").asBoolean()).isTrue();
+    assertThat(first.path("reason").asText()).isEqualTo("guest-reset");
+    assertThat(first.path("timestamp").asText()).isEqualTo("2026-11-25T09:42:16.260Z");
+    JsonNode second = MonitorProcesses.JSON.readTree(lines.get(1));
+    assertThat(second.path("guest").asBoolean()).isFalse();
+    assertThat(second.path("reason").asText()).isEqualTo("host-signal");
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_RESET);
+    assertThat(r.errors()).isEmpty();
+    assertThat(r.infos())
+        .contains(
+            "domain monitor started",
+            "set-action reboot=shutdown applied",
+            "SHUTDOWN event recorded",
+            "domain stopped");
+    assertThat(r.records().get(0).path("uri").asText()).isEqualTo("test:///fake");
+    assertThat(r.records().get(0).path("setupDeadlineSeconds").asInt()).isEqualTo(20);
+  }
+
+  @Test
+  void guestShutdownAsAFileWithEqualsArguments() throws Exception {
+    Run r = run();
+    Path script = r.dir.resolve("domain-monitor.sh");
+    Files.writeString(script, DomainMonitorScript.text());
+    r.command.clear();
+    r.command.addAll(
+        List.of(
+            "bash",
+            script.toString(),
+            "/usr/bin/virt-launcher-monitor",
+            "--qemu-timeout=301s",
+            "--name=testvm",
+            "--namespace=default",
+            "--no-fork"));
+    r.lifecycle(STARTED, "await shutdown-sent", STOPPED)
+        .qemu(
+            "await applied",
+            shutdown("1795599736.1", true, "guest-shutdown"),
+            shutdown("1795599736.2", false, "host-signal"),
+            "touch shutdown-sent")
+        .go(Duration.ofSeconds(10));
+    assertThat(r.calls("qemu-monitor-command")).hasSize(1);
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_SHUTDOWN);
+    assertThat(r.terminationLines().get(0)).contains("\"timestamp\":\"2026-11-25T09:42:16.100Z\"");
+  }
+
+  @Test
+  void firstGuestEventGoesFirstEvenAfterHostEvents() throws Exception {
+    Run r =
+        run()
+            .lifecycle(STARTED, "await shutdown-sent", STOPPED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.000001", false, "host-qmp-quit"),
+                shutdown("1795599736.000002", true, "guest-reset"),
+                shutdown("1795599736.000003", true, "guest-shutdown"),
+                "touch shutdown-sent")
+            .go(Duration.ofSeconds(10));
+    List<String> lines = r.terminationLines();
+    assertThat(lines).hasSize(3);
+    assertThat(lines.get(0)).contains("\"guest\":true", "\"reason\":\"guest-reset\"");
+    assertThat(lines.get(1)).contains("\"guest\":false", "\"reason\":\"host-qmp-quit\"");
+    assertThat(lines.get(2)).contains("\"guest\":true", "\"reason\":\"guest-shutdown\"");
+    assertThat(TerminationMessages.parse(String.join("\n", lines)))
+        .isEqualTo(ShutdownReason.GUEST_RESET);
+  }
+
+  @Test
+  void terminationLogNeverExceeds4096BytesAndKeepsTheGuestEventFirst() throws Exception {
+    List<String> qemu = new ArrayList<>(List.of("await applied"));
+    for (int i = 0; i < 60; i++) {
+      qemu.add(shutdown("1795599736." + (100000 + i), false, "host-signal"));
+    }
+    qemu.add(shutdown("1795599737.000000", true, "guest-reset"));
+    qemu.add("touch shutdown-sent");
+    Run r =
+        run()
+            .lifecycle(STARTED, "await shutdown-sent", STOPPED)
+            .qemu(qemu.toArray(String[]::new))
+            .go(Duration.ofSeconds(20));
+    byte[] bytes = Files.readAllBytes(r.terminationLog);
+    assertThat(bytes.length).isLessThanOrEqualTo(4096).isGreaterThan(3500);
+    String text = new String(bytes, StandardCharsets.UTF_8);
+    assertThat(text).endsWith("\n");
+    List<String> lines = r.terminationLines();
+    assertThat(lines.get(0)).contains("\"guest\":true", "guest-reset");
+    for (String line : lines) {
+      assertThat(MonitorProcesses.JSON.readTree(line).path("event").asText()).isEqualTo("SHUTDOWN");
+    }
+    assertThat(TerminationMessages.parse(text)).isEqualTo(ShutdownReason.GUEST_RESET);
+    assertThat(r.errors()).contains("termination log full; SHUTDOWN event not recorded");
+  }
+
+  @Test
+  void missingStoppedEventDoesNotKeepTheMonitorAlive() throws Exception {
+    Run r =
+        run()
+            .file("domstate", "running")
+            .lifecycle(STARTED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.1", true, "guest-shutdown"),
+                shutdown("1795599736.2", false, "host-signal"));
+    Files.writeString(
+        r.dir.resolve("qemu.script"), "touch gone\n", java.nio.file.StandardOpenOption.APPEND);
+    // once QEMU is gone, domstate fails like it does for a vanished transient domain
+    Files.writeString(
+        r.dir.resolve("lifecycle.script"),
+        String.join("\n", STARTED, "await gone", "pause 0.1") + "\n");
+    r.env.put("FAKE_DOMSTATE_GONE_WHEN", "gone");
+    r.go(Duration.ofSeconds(12));
+    assertThat(r.infos()).contains("domain gone without a Stopped event");
+    assertThat(r.elapsed).isLessThan(Duration.ofSeconds(9));
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_SHUTDOWN);
+  }
+
+  @Test
+  void virshMissing() throws Exception {
+    Run r = run();
+    r.env.put("VMPOWER_VIRSH", r.dir.resolve("no-such-virsh").toString());
+    r.go(Duration.ofSeconds(5));
+    assertThat(r.elapsed).isLessThan(Duration.ofSeconds(3));
+    assertThat(r.errors()).singleElement().asString().startsWith("virsh not found");
+    assertThat(r.terminationLog).doesNotExist();
+  }
+
+  @Test
+  void libvirtUnreachableGivesUpAtTheDeadline() throws Exception {
+    Run r = run().file("connect-fails", "always");
+    r.env.put("VMPOWER_DEADLINE_SECONDS", "3");
+    r.go(Duration.ofSeconds(10));
+    assertThat(r.elapsed).isBetween(Duration.ofSeconds(2), Duration.ofSeconds(7));
+    assertThat(r.errors())
+        .contains(
+            "cannot listen to libvirt events yet; retrying",
+            "domain did not start within 3s; giving up");
+    JsonNode last = r.records().get(r.records().size() - 1);
+    assertThat(last.path("lastError").asText()).startsWith("error: ");
+    assertThat(r.calls("event").size()).isGreaterThan(1);
+    assertThat(r.calls("qemu-monitor-command")).isEmpty();
+  }
+
+  @Test
+  void daemonComingUpLateIsPickedUp() throws Exception {
+    Run r =
+        run()
+            .file("connect-fails", String.valueOf(System.currentTimeMillis() / 1000 + 2))
+            .lifecycle(STARTED, "await shutdown-sent", STOPPED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.1", true, "guest-reset"),
+                "touch shutdown-sent");
+    r.go(Duration.ofSeconds(15));
+    assertThat(r.calls("qemu-monitor-command")).hasSize(1);
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_RESET);
+    assertThat(r.errors()).contains("cannot listen to libvirt events yet; retrying");
+  }
+
+  @Test
+  void waitsForTheSocketOfASocketUriBeforeConnecting() throws Exception {
+    Run r =
+        run()
+            .lifecycle(STARTED, "await shutdown-sent", STOPPED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.1", true, "guest-reset"),
+                "touch shutdown-sent");
+    Path sock = r.dir.resolve("virtqemud-sock");
+    String uri = "qemu+unix:///session?socket=" + sock;
+    r.env.put("VMPOWER_LIBVIRT_URI", uri);
+    Process p = r.builder().start();
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      Thread.sleep(1500);
+      assertThat(p.isAlive()).isTrue();
+      assertThat(r.calls()).as("no virsh before the socket exists").isEmpty();
+      server.bind(UnixDomainSocketAddress.of(sock));
+      assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      p.destroyForcibly();
+    }
+    r.exitCode = p.exitValue();
+    r.collect();
+    r.assertClean();
+    assertThat(r.calls("qemu-monitor-command").get(0)).containsSequence("-c", uri);
+    assertThat(r.infos()).contains("waiting for the libvirt socket");
+  }
+
+  @Test
+  void domainNeverAppearsHonoursTheDeadline() throws Exception {
+    Run r = run();
+    r.env.put("VMPOWER_DEADLINE_SECONDS", "2");
+    r.go(Duration.ofSeconds(8));
+    assertThat(r.elapsed).isBetween(Duration.ofSeconds(2), Duration.ofSeconds(5));
+    assertThat(r.errors()).containsExactly("domain did not start within 2s; giving up");
+    assertThat(r.calls("qemu-monitor-command")).isEmpty();
+    // one look right after arming and one after a quiet second
+    assertThat(r.calls("domstate")).hasSize(2);
+  }
+
+  @Test
+  void domainAlreadyRunningWhenTheListenersComeUp() throws Exception {
+    Run r =
+        run()
+            .file("domstate", "running")
+            .lifecycle("await shutdown-sent", STOPPED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.1", true, "guest-reset"),
+                "touch shutdown-sent")
+            .go(Duration.ofSeconds(10));
+    assertThat(r.calls("qemu-monitor-command")).hasSize(1);
+    assertThat(r.records())
+        .anySatisfy(
+            n -> {
+              assertThat(n.path("msg").asText()).isEqualTo("set-action reboot=shutdown applied");
+              assertThat(n.path("trigger").asText()).isEqualTo("domstate running");
+            });
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_RESET);
+  }
+
+  @Test
+  void eventsOfOtherDomainsAreIgnored() throws Exception {
+    Run r = run();
+    r.env.put("VMPOWER_DEADLINE_SECONDS", "2");
+    r.lifecycle(
+            "emit event 'lifecycle' for domain 'default_testvm2': Started Booted",
+            "emit event 'lifecycle' for domain 'other_testvm': Stopped Shutdown")
+        .qemu(
+            "emit event SHUTDOWN at 1795599736.1 for domain 'other_testvm': "
+                + "{\"guest\":true,\"reason\":\"guest-reset\"}")
+        .go(Duration.ofSeconds(8));
+    assertThat(r.calls("qemu-monitor-command")).isEmpty();
+    assertThat(r.terminationLog).doesNotExist();
+    assertThat(r.errors()).containsExactly("domain did not start within 2s; giving up");
+  }
+
+  @Test
+  void qemuRefusingSetActionIsLoggedAndEventsAreStillRecorded() throws Exception {
+    Run r =
+        run()
+            .file(
+                "set-action.reply",
+                "{\"id\":\"libvirt-9\",\"error\":{\"class\":\"CommandNotFound\","
+                    + "\"desc\":\"The command set-action has not been found\"}}")
+            .lifecycle(STARTED, "pause 0.3", "touch refused", "await shutdown-sent", STOPPED)
+            .qemu(
+                "await refused",
+                shutdown("1795599736.1", true, "guest-shutdown"),
+                "touch shutdown-sent")
+            .go(Duration.ofSeconds(10));
+    assertThat(r.errors())
+        .containsExactly("set-action reboot=shutdown failed; guest reboots stay in place");
+    JsonNode error =
+        r.records().stream()
+            .filter(n -> n.path("level").asText().equals("error"))
+            .findFirst()
+            .get();
+    assertThat(error.path("output").asText()).contains("CommandNotFound");
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_SHUTDOWN);
+  }
+
+  @Test
+  void eventStreamEndingAbruptlyAfterStartEndsTheMonitor() throws Exception {
+    Run r =
+        run()
+            .lifecycle(STARTED, "await applied", "pause 0.2", "exit 1")
+            .qemu(
+                "await applied", "pause 0.2", "emit error: Disconnected from hypervisor", "exit 1")
+            .go(Duration.ofSeconds(8));
+    assertThat(r.calls("qemu-monitor-command")).hasSize(1);
+    assertThat(r.errors()).containsExactly("libvirt event stream ended");
+    assertThat(r.records().get(r.records().size() - 1).path("lastError").asText())
+        .isEqualTo("error: Disconnected from hypervisor");
+    assertThat(r.elapsed).isLessThan(Duration.ofSeconds(4));
+  }
+
+  @Test
+  void unwritableTerminationLogIsLoggedNotFatal() throws Exception {
+    Run r =
+        run()
+            .lifecycle(STARTED, "await shutdown-sent", STOPPED)
+            .qemu(
+                "await applied",
+                shutdown("1795599736.1", true, "guest-reset"),
+                shutdown("1795599736.2", false, "host-signal"),
+                "touch shutdown-sent");
+    r.env.put("VMPOWER_TERMINATION_LOG", r.dir.resolve("missing-dir/termination-log").toString());
+    r.go(Duration.ofSeconds(10));
+    assertThat(r.calls("qemu-monitor-command")).hasSize(1);
+    // logged once, not once per event
+    assertThat(r.errors())
+        .containsExactly(
+            "cannot write termination log " + r.dir.resolve("missing-dir/termination-log"));
+    assertThat(r.infos()).contains("domain stopped");
+  }
+
+  @Test
+  void missingDomainNameGivesUp() throws Exception {
+    Run r = run();
+    r.command.subList(4, r.command.size()).clear();
+    r.command.addAll(List.of("/usr/bin/virt-launcher-monitor", "--qemu-timeout", "301s"));
+    r.env.put("VMPOWER_DOMAIN", "");
+    r.go(Duration.ofSeconds(5));
+    assertThat(r.errors()).singleElement().asString().startsWith("no domain");
+    assertThat(r.calls()).isEmpty();
+  }
+
+  @Test
+  void domainOverrideAndDeadlineFromQemuTimeout() throws Exception {
+    Run r = run().lifecycle("emit event 'lifecycle' for domain 'ns_override': Stopped Destroyed");
+    r.env.put("VMPOWER_DOMAIN", "ns_override");
+    r.env.remove("VMPOWER_DEADLINE_SECONDS");
+    r.command.set(r.command.indexOf("301s"), "840s");
+    r.go(Duration.ofSeconds(8));
+    JsonNode started = r.records().get(0);
+    assertThat(started.path("domain").asText()).isEqualTo("ns_override");
+    assertThat(started.path("setupDeadlineSeconds").asInt()).isEqualTo(900);
+    assertThat(r.infos()).contains("domain stopped");
+  }
+
+  @Test
+  void defaultUriFollowsTheUid() throws Exception {
+    Run root = run();
+    root.env.remove("VMPOWER_LIBVIRT_URI");
+    root.env.put("VMPOWER_DEADLINE_SECONDS", "1");
+    root.go(Duration.ofSeconds(8));
+    assertThat(root.records().get(0).path("uri").asText()).isEqualTo("qemu:///system");
+
+    Run user = run();
+    user.env.remove("VMPOWER_LIBVIRT_URI");
+    user.env.put("VMPOWER_DEADLINE_SECONDS", "1");
+    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.setPosixFilePermissions(user.dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    // uid 107 is the KubeVirt launcher's qemu user
+    user.command.addAll(0, List.of("setpriv", "--reuid=107", "--regid=107", "--clear-groups"));
+    user.go(Duration.ofSeconds(8));
+    assertThat(user.records().get(0).path("uri").asText())
+        .isEqualTo("qemu+unix:///session?socket=/var/run/libvirt/virtqemud-sock");
+    // a launcher owned by another user (here: root) is not mistaken for a dead one
+    assertThat(user.errors()).containsExactly("domain did not start within 1s; giving up");
+    assertThat(user.infos()).doesNotContain("launcher is gone; exiting");
+  }
+
+  @Test
+  void exitsWhenTheLauncherIsGone() throws Exception {
+    Run r = run();
+    // The outer shell plays the launcher: it starts the monitor and exits a second later.
+    r.command.clear();
+    r.command.addAll(
+        List.of(
+            "bash",
+            "-c",
+            "bash -c \"$0\" vmpower-domain-monitor --namespace default --name testvm"
+                + " </dev/null >/dev/null 2>\"$1\" & echo $!; sleep 1",
+            DomainMonitorScript.text(),
+            r.dir.resolve("monitor-stderr").toString()));
+    Process outer = r.builder().start();
+    try {
+      assertThat(outer.waitFor(5, TimeUnit.SECONDS)).isTrue();
+      long pid = Long.parseLong(Files.readString(r.dir.resolve("stdout")).strip());
+      long t0 = System.nanoTime();
+      var monitor = ProcessHandle.of(pid);
+      if (monitor.isPresent()) {
+        monitor.get().onExit().get(6, TimeUnit.SECONDS);
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(4));
+    } finally {
+      r.killMarked();
+    }
+    List<Long> left = lingering(r.dir.toString(), Duration.ofMillis(300));
+    assertThat(left).as(describe(left)).isEmpty();
+    String stderr = Files.readString(r.dir.resolve("monitor-stderr"));
+    assertThat(messages(logRecords(stderr, DOMAIN), "info")).contains("launcher is gone; exiting");
+  }
+
+  @Test
+  void sigtermStopsTheListenersToo() throws Exception {
+    Run r = run();
+    Process p = r.builder().start();
+    long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (r.calls("qemu-monitor-event").isEmpty() && System.nanoTime() < end) {
+      Thread.sleep(20);
+    }
+    Thread.sleep(300);
+    assertThat(MonitorProcesses.processesMentioning(r.dir.toString())).hasSizeGreaterThan(1);
+    p.destroy();
+    assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
+    r.exitCode = p.exitValue();
+    r.collect();
+    r.assertClean();
+  }
+}

@@ -1,0 +1,572 @@
+package io.vmpower.injector;
+
+import static io.vmpower.injector.MonitorProcesses.describe;
+import static io.vmpower.injector.MonitorProcesses.logRecords;
+import static io.vmpower.injector.MonitorProcesses.messages;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vmpower.api.termination.ShutdownReason;
+import io.vmpower.api.termination.TerminationMessages;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The monitor against a real libvirt daemon and real QEMU (TCG), with busybox guests that reboot or
+ * power off by themselves. Starts its own daemons: a root one ({@code qemu:///system}) and a
+ * session one running as the unprivileged {@code libvirt-qemu} user behind a socket URI, like
+ * virt-launcher's non-root virtqemud.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DomainMonitorLibvirtIT {
+  static final String NAMESPACE = "vmpower-it";
+  static final String SESSION_USER = "libvirt-qemu";
+  static final Pattern RESUME =
+      Pattern.compile("^event RESUME at (\\d+)\\.(\\d+) for domain '([^']+)'");
+  static final AtomicInteger COUNTER = new AtomicInteger();
+
+  static Path base;
+  static Path kernel;
+  static Daemon system;
+  static Daemon session;
+  static final List<Daemon> started = new ArrayList<>();
+  static final List<Process> live = new ArrayList<>();
+
+  /** A libvirt daemon: its URI, the user its clients run as, and its pid if we started it. */
+  record Daemon(String uri, String user, String pid, boolean ours, Path home) {
+    List<String> asUser(List<String> command) {
+      if (user.equals("root")) {
+        return command;
+      }
+      List<String> c =
+          new ArrayList<>(
+              List.of(
+                  "setpriv",
+                  "--reuid=" + SESSION_USER,
+                  "--regid=" + SESSION_USER,
+                  "--clear-groups",
+                  "env",
+                  "HOME=" + home));
+      c.addAll(command);
+      return c;
+    }
+  }
+
+  record Exec(int exit, String output) {}
+
+  static Exec exec(List<String> command, Duration limit) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    p.getOutputStream().close();
+    CompletableFuture<String> out =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+              } catch (IOException e) {
+                return e.toString();
+              }
+            });
+    if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      throw new AssertionError("timed out: " + command);
+    }
+    return new Exec(p.exitValue(), out.get(5, TimeUnit.SECONDS));
+  }
+
+  static String helper(String name) {
+    return MonitorProcesses.libvirtHelpers().resolve(name).toString();
+  }
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    kernel = EnsurePackages.kernel();
+    Runtime.getRuntime().addShutdownHook(new Thread(DomainMonitorLibvirtIT::stopAll));
+    // short: the session daemon's QEMU monitor socket lives below it (108-byte limit)
+    base = Files.createTempDirectory(Path.of("/tmp"), "vmp");
+    Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+    // Readable by the unprivileged session daemon too (the cache lives under /root).
+    Files.copy(kernel, base.resolve("vmlinuz"), StandardCopyOption.REPLACE_EXISTING);
+    for (String action : List.of("reboot", "poweroff")) {
+      Exec g =
+          exec(
+              List.of(
+                  "bash",
+                  helper("make-guest.sh"),
+                  base.resolve(action + ".img").toString(),
+                  action),
+              Duration.ofMinutes(1));
+      assertThat(g.exit()).as(g.output()).isZero();
+    }
+    Exec up = exec(List.of("bash", helper("libvirtd-ctl.sh"), "up-system"), Duration.ofMinutes(1));
+    assertThat(up.exit()).as(up.output()).isZero();
+    String[] words = up.output().strip().split("\\s+");
+    system =
+        new Daemon(
+            "qemu:///system",
+            "root",
+            words[words.length - 1],
+            words[words.length - 2].equals("started"),
+            null);
+    if (system.ours()) {
+      started.add(system);
+    }
+    Path sessionDir = base.resolve("s");
+    Files.createDirectories(sessionDir);
+    Exec s =
+        exec(
+            List.of(
+                "bash",
+                helper("libvirtd-ctl.sh"),
+                "up-session",
+                sessionDir.toString(),
+                SESSION_USER),
+            Duration.ofMinutes(1));
+    assertThat(s.exit()).as(s.output()).isZero();
+    String[] sw = s.output().strip().split("\\s+");
+    session =
+        new Daemon(
+            "qemu+unix:///session?socket=" + sessionDir.resolve("run/libvirt/libvirt-sock"),
+            SESSION_USER,
+            sw[sw.length - 1],
+            true,
+            sessionDir.resolve("home"));
+    started.add(session);
+  }
+
+  @AfterEach
+  void killLeftovers() {
+    synchronized (live) {
+      for (Process p : live) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+      }
+      live.clear();
+    }
+    for (Daemon d : new Daemon[] {system, session}) {
+      if (d != null) {
+        destroyTestDomains(d);
+      }
+    }
+  }
+
+  static void destroyTestDomains(Daemon d) {
+    try {
+      Exec list =
+          exec(d.asUser(List.of("virsh", "-c", d.uri(), "list", "--name")), Duration.ofSeconds(20));
+      for (String dom : list.output().split("\n")) {
+        if (dom.startsWith(NAMESPACE)) {
+          exec(
+              d.asUser(List.of("virsh", "-c", d.uri(), "destroy", dom.strip())),
+              Duration.ofSeconds(20));
+        }
+      }
+    } catch (Exception | AssertionError e) {
+      System.err.println("cleanup: " + e);
+    }
+  }
+
+  @AfterAll
+  static void tearDown() throws Exception {
+    stopAll();
+    if (base != null && !Boolean.getBoolean("vmpower.keep")) {
+      try (var files = Files.walk(base)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    // no QEMU of ours may survive
+    List<Long> qemu = MonitorProcesses.lingering("guest=" + NAMESPACE, Duration.ofSeconds(10));
+    assertThat(qemu).as(describe(qemu)).isEmpty();
+  }
+
+  static synchronized void stopAll() {
+    for (Daemon d : started) {
+      try {
+        exec(
+            List.of("bash", helper("libvirtd-ctl.sh"), "down", d.uri(), d.pid(), d.user()),
+            Duration.ofSeconds(60));
+      } catch (Exception | AssertionError e) {
+        System.err.println("stopping " + d + ": " + e);
+      }
+    }
+    started.clear();
+    for (long pid : MonitorProcesses.processesMentioning("guest=" + NAMESPACE)) {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  static Process start(ProcessBuilder pb) throws IOException {
+    Process p = pb.start();
+    synchronized (live) {
+      live.add(p);
+    }
+    return p;
+  }
+
+  /** What one guest boot left behind. */
+  record Boot(
+      String domain,
+      Path dir,
+      int monitorExit,
+      String monitorStderr,
+      String terminationLog,
+      String console,
+      boolean domainGone,
+      Instant createStart,
+      Instant resumed,
+      Instant applied,
+      String trigger) {
+
+    List<JsonNode> records() {
+      return logRecords(monitorStderr, domain);
+    }
+
+    long windowMillis() {
+      return Duration.between(resumed, applied).toMillis();
+    }
+
+    int boots() {
+      return console.split("vmpower-guest-up", -1).length - 1;
+    }
+  }
+
+  enum Start {
+    /** monitor first, domain 1.5 s later: caught by the lifecycle event */
+    MONITOR_FIRST,
+    /** domain created paused first, then the monitor: caught by its look after arming */
+    DOMAIN_FIRST,
+    /** no monitor at all: the control */
+    NO_MONITOR
+  }
+
+  static String domainXml(String domain, Path initrd, Path console) {
+    return """
+        <domain type='qemu'>
+          <name>%s</name>
+          <memory unit='MiB'>128</memory>
+          <vcpu>1</vcpu>
+          <os>
+            <type arch='x86_64' machine='pc'>hvm</type>
+            <kernel>%s</kernel>
+            <initrd>%s</initrd>
+            <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+          </os>
+          <features><acpi/></features>
+          <devices>
+            <serial type='file'><source path='%s'/><target port='0'/></serial>
+            <memballoon model='none'/>
+          </devices>
+        </domain>
+        """
+        .formatted(domain, base.resolve("vmlinuz"), initrd, console);
+  }
+
+  static Boot boot(Daemon d, String action, Start how) throws Exception {
+    String name = action + "-" + COUNTER.incrementAndGet();
+    String domain = NAMESPACE + "_" + name;
+    Path dir = base.resolve(name);
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path console = dir.resolve("console.log");
+    Path xml = dir.resolve("domain.xml");
+    Files.writeString(xml, domainXml(domain, base.resolve(action + ".img"), console));
+    Path termination = dir.resolve("termination-log");
+    Path stderr = dir.resolve("monitor.stderr");
+
+    // QEMU's own RESUME timestamp: the moment the guest CPUs start running.
+    Process resumeListener =
+        start(
+            new ProcessBuilder(
+                    d.asUser(
+                        List.of(
+                            "virsh",
+                            "-c",
+                            d.uri(),
+                            "qemu-monitor-event",
+                            "--loop",
+                            "--event",
+                            "RESUME")))
+                .redirectErrorStream(true));
+    CompletableFuture<Instant> resumed = new CompletableFuture<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(
+                          resumeListener.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                  Matcher m = RESUME.matcher(line);
+                  if (m.find() && m.group(3).equals(domain) && !resumed.isDone()) {
+                    long micros = Long.parseLong((m.group(2) + "000000").substring(0, 6));
+                    resumed.complete(
+                        Instant.ofEpochSecond(Long.parseLong(m.group(1)), micros * 1000));
+                  }
+                }
+              } catch (IOException e) {
+                // listener stopped
+              }
+            });
+    reader.setDaemon(true);
+    reader.start();
+    Thread.sleep(300);
+
+    List<String> create =
+        new ArrayList<>(List.of("virsh", "-c", d.uri(), "create", xml.toString()));
+    if (how == Start.DOMAIN_FIRST) {
+      create.add("--paused");
+      Exec c = exec(d.asUser(create), Duration.ofSeconds(60));
+      assertThat(c.exit()).as(c.output()).isZero();
+    }
+
+    Process monitor = null;
+    if (how != Start.NO_MONITOR) {
+      List<String> cmd =
+          new ArrayList<>(
+              List.of(
+                  "bash",
+                  "-c",
+                  DomainMonitorScript.text(),
+                  "vmpower-domain-monitor",
+                  "/usr/bin/virt-launcher-monitor",
+                  "--qemu-timeout",
+                  "301s",
+                  "--name",
+                  name,
+                  "--uid",
+                  "b1e7a2c4",
+                  "--namespace",
+                  NAMESPACE,
+                  "--kubevirt-share-dir",
+                  "/var/run/kubevirt"));
+      ProcessBuilder pb = new ProcessBuilder(d.asUser(cmd));
+      pb.environment().put("VMPOWER_TERMINATION_LOG", termination.toString());
+      pb.environment().put("VMPOWER_DEADLINE_SECONDS", "120");
+      if (!d.user().equals("root")) {
+        pb.environment().put("VMPOWER_LIBVIRT_URI", d.uri());
+      }
+      pb.redirectInput(new File("/dev/null"));
+      pb.redirectOutput(dir.resolve("monitor.stdout").toFile());
+      pb.redirectError(stderr.toFile());
+      monitor = start(pb);
+    }
+
+    Instant createStart = Instant.now();
+    if (how == Start.DOMAIN_FIRST) {
+      Thread.sleep(1500);
+      Exec r =
+          exec(d.asUser(List.of("virsh", "-c", d.uri(), "resume", domain)), Duration.ofSeconds(30));
+      assertThat(r.exit()).as(r.output()).isZero();
+    } else {
+      // past the monitor's one look after arming, so the lifecycle event is what triggers it
+      Thread.sleep(1500);
+      createStart = Instant.now();
+      Exec c = exec(d.asUser(create), Duration.ofSeconds(60));
+      assertThat(c.exit()).as(c.output()).isZero();
+    }
+
+    int exit = -1;
+    if (monitor != null) {
+      assertThat(monitor.waitFor(90, TimeUnit.SECONDS))
+          .as("monitor still running; stderr:%n%s", Files.readString(stderr))
+          .isTrue();
+      exit = monitor.exitValue();
+      assertThat(Files.readString(dir.resolve("monitor.stdout"))).as("monitor stdout").isEmpty();
+      List<Long> listeners =
+          MonitorProcesses.lingering("--loop --event lifecycle", Duration.ofSeconds(1));
+      listeners.addAll(
+          MonitorProcesses.lingering("--loop --event SHUTDOWN", Duration.ofSeconds(1)));
+      assertThat(listeners).as("listeners left behind:%n%s", describe(listeners)).isEmpty();
+    } else {
+      // control: wait for the second boot on the console
+      long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (System.nanoTime() < end
+          && (!Files.exists(console)
+              || Files.readString(console).split("vmpower-guest-up", -1).length < 3)) {
+        Thread.sleep(200);
+      }
+    }
+    Exec state =
+        exec(d.asUser(List.of("virsh", "-c", d.uri(), "domstate", domain)), Duration.ofSeconds(20));
+    resumeListener.descendants().forEach(ProcessHandle::destroy);
+    resumeListener.destroy();
+    resumeListener.waitFor(5, TimeUnit.SECONDS);
+
+    String stderrText = Files.exists(stderr) ? Files.readString(stderr) : "";
+    Instant applied = null;
+    String trigger = null;
+    for (JsonNode n : logRecords(stderrText, domain)) {
+      if (n.path("msg").asText().equals("set-action reboot=shutdown applied")) {
+        applied = Instant.parse(n.path("ts").asText());
+        trigger = n.path("trigger").asText();
+      }
+    }
+    return new Boot(
+        domain,
+        dir,
+        exit,
+        stderrText,
+        Files.exists(termination) ? Files.readString(termination) : "",
+        Files.exists(console) ? Files.readString(console) : "",
+        state.exit() != 0,
+        createStart,
+        resumed.isDone() ? resumed.get() : null,
+        applied,
+        trigger);
+  }
+
+  static void assertEndedBy(Boot b, String reason, ShutdownReason parsed) throws Exception {
+    assertThat(b.monitorExit()).as(b.monitorStderr()).isZero();
+    assertThat(messages(b.records(), "error")).as(b.monitorStderr()).isEmpty();
+    assertThat(b.applied()).as("set-action applied; stderr:%n%s", b.monitorStderr()).isNotNull();
+    assertThat(b.domainGone()).as("QEMU exited, the transient domain is gone").isTrue();
+    assertThat(b.boots()).as("booted exactly once, console:%n%s", b.console()).isEqualTo(1);
+    List<String> lines = b.terminationLog().lines().toList();
+    assertThat(lines).as(b.terminationLog()).isNotEmpty();
+    JsonNode first = MonitorProcesses.JSON.readTree(lines.get(0));
+    assertThat(first.path("source").asText()).isEqualTo("vmpower");
+    assertThat(first.path("guest").asBoolean()).isTrue();
+    assertThat(first.path("reason").asText()).isEqualTo(reason);
+    assertThat(first.path("timestamp").asText()).matches(MonitorProcesses.ISO_MILLIS);
+    assertThat(b.terminationLog().getBytes(StandardCharsets.UTF_8).length)
+        .isLessThanOrEqualTo(4096);
+    assertThat(TerminationMessages.parse(b.terminationLog())).isEqualTo(parsed);
+  }
+
+  @Test
+  @Order(1)
+  void withoutTheMonitorAGuestRebootStaysInPlace() throws Exception {
+    Boot b = boot(system, "reboot", Start.NO_MONITOR);
+    assertThat(b.boots()).as(b.console()).isGreaterThanOrEqualTo(2);
+    assertThat(b.domainGone()).as("still running after the guest rebooted").isFalse();
+  }
+
+  @Test
+  @Order(2)
+  void rootGuestRebootEndsQemuWithGuestReset() throws Exception {
+    Boot b = boot(system, "reboot", Start.MONITOR_FIRST);
+    assertEndedBy(b, "guest-reset", ShutdownReason.GUEST_RESET);
+    assertThat(b.records().get(0).path("uri").asText()).isEqualTo("qemu:///system");
+    assertThat(b.trigger()).startsWith("event ");
+  }
+
+  @Test
+  @Order(3)
+  void rootGuestPoweroffIsRecordedAsGuestShutdown() throws Exception {
+    Boot b = boot(system, "poweroff", Start.MONITOR_FIRST);
+    assertEndedBy(b, "guest-shutdown", ShutdownReason.GUEST_SHUTDOWN);
+    assertThat(b.trigger()).startsWith("event ");
+  }
+
+  @Test
+  @Order(4)
+  void domainThatExistsBeforeTheMonitorIsCaughtToo() throws Exception {
+    Boot b = boot(system, "reboot", Start.DOMAIN_FIRST);
+    assertEndedBy(b, "guest-reset", ShutdownReason.GUEST_RESET);
+    assertThat(b.trigger()).isEqualTo("domstate paused");
+  }
+
+  @Test
+  @Order(5)
+  void nonRootSessionDaemonBehindASocketUri() throws Exception {
+    Boot reboot = boot(session, "reboot", Start.MONITOR_FIRST);
+    assertEndedBy(reboot, "guest-reset", ShutdownReason.GUEST_RESET);
+    assertThat(reboot.records().get(0).path("uri").asText()).isEqualTo(session.uri());
+    Boot poweroff = boot(session, "poweroff", Start.MONITOR_FIRST);
+    assertEndedBy(poweroff, "guest-shutdown", ShutdownReason.GUEST_SHUTDOWN);
+  }
+
+  /**
+   * The reboot window: from QEMU's RESUME event (guest CPUs start) to the monitor's log line
+   * written right after {@code virsh qemu-monitor-command set-action} returned success. 3 runs in
+   * the normal IT run; {@code -Dvmpower.benchmark.runs=20} for the benchmark.
+   */
+  @Test
+  @Order(6)
+  void rebootWindow() throws Exception {
+    int runs = Integer.getInteger("vmpower.benchmark.runs", 3);
+    List<Long> windows = new ArrayList<>();
+    List<Long> fromCreate = new ArrayList<>();
+    StringBuilder report = new StringBuilder();
+    for (int i = 0; i < runs; i++) {
+      Boot b = boot(system, "reboot", Start.MONITOR_FIRST);
+      assertEndedBy(b, "guest-reset", ShutdownReason.GUEST_RESET);
+      assertThat(b.resumed()).as("RESUME event seen").isNotNull();
+      windows.add(b.windowMillis());
+      fromCreate.add(Duration.between(b.createStart(), b.applied()).toMillis());
+      report.append(
+          String.format(
+              Locale.ROOT,
+              "run %2d: window %4d ms (RESUME %s -> applied %s, trigger %s), virsh create -> applied %d ms%n",
+              i + 1,
+              b.windowMillis(),
+              b.resumed(),
+              b.applied(),
+              b.trigger(),
+              fromCreate.get(i)));
+      killLeftovers();
+    }
+    List<Long> sorted = windows.stream().sorted().toList();
+    long median =
+        sorted.size() % 2 == 1
+            ? sorted.get(sorted.size() / 2)
+            : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
+    long max = sorted.get(sorted.size() - 1);
+    report.append(
+        String.format(
+            Locale.ROOT,
+            "reboot window over %d runs: median %d ms, max %d ms, min %d ms%n",
+            runs,
+            median,
+            max,
+            sorted.get(0)));
+    report.append(environment());
+    System.out.println(report);
+    Path out = MonitorProcesses.moduleDir().resolve("target/reboot-window.txt");
+    Files.createDirectories(out.getParent());
+    Files.writeString(out, report.toString());
+    // the guest needs seconds to boot: a window this long would let a reboot slip through
+    assertThat(max).as(report.toString()).isLessThan(3000);
+    assertThat(sorted.get(0)).as(report.toString()).isGreaterThanOrEqualTo(0);
+  }
+
+  static String environment() throws Exception {
+    StringBuilder sb = new StringBuilder();
+    for (List<String> c :
+        List.of(
+            List.of("uname", "-srm"),
+            List.of("nproc"),
+            List.of("sh", "-c", "grep -m1 'model name' /proc/cpuinfo"),
+            List.of("sh", "-c", "qemu-system-x86_64 --version | head -n1"),
+            List.of("libvirtd", "--version"),
+            List.of("virsh", "--version"),
+            List.of("bash", "-c", "echo bash $BASH_VERSION"))) {
+      sb.append(exec(c, Duration.ofSeconds(20)).output().strip()).append('\n');
+    }
+    return sb.toString();
+  }
+}
