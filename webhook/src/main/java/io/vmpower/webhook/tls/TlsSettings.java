@@ -10,7 +10,13 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 /**
  * {@code vmpower.tls.*}: where the serving certificate comes from and how TLS is offered.
  *
- * @param dir local mode: where the CA and serving certificate are generated and kept
+ * @param mode {@code auto}: {@code self-managed} with a cluster, {@code local} without one
+ * @param dir local mode: where the CA and serving certificate are generated and kept; cert-manager
+ *     mode: where cert-manager's Secret is mounted ({@code tls.crt}, {@code tls.key}, {@code
+ *     ca.crt})
+ * @param secretName self-managed mode: the Secret in {@code namespace} holding CA and certificate
+ * @param webhookConfigurationName the MutatingWebhookConfiguration whose caBundle carries our CA
+ * @param checkInterval in a cluster: how often the Secret or files and the caBundle are checked
  * @param serviceName the Service in front of the webhook; its DNS names go into the certificate
  * @param namespace the release namespace
  * @param reloadInterval how often the certificate source is checked for a new certificate
@@ -19,7 +25,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  */
 @ConfigurationProperties("vmpower.tls")
 public record TlsSettings(
+    @DefaultValue("auto") Mode mode,
     @DefaultValue(".vmpower/certs") Path dir,
+    @DefaultValue("vmpower-tls") String secretName,
+    @DefaultValue("vmpower") String webhookConfigurationName,
+    @DefaultValue("30s") Duration checkInterval,
     @DefaultValue("vmpower") String serviceName,
     @DefaultValue("vmpower-system") String namespace,
     @DefaultValue("EC_P256") KeyAlgorithm keyAlgorithm,
@@ -38,4 +48,13 @@ public record TlsSettings(
           "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
           "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
         })
-        List<String> ciphers) {}
+        List<String> ciphers) {
+
+  /** Where the serving certificate comes from. */
+  public enum Mode {
+    AUTO,
+    LOCAL,
+    SELF_MANAGED,
+    CERT_MANAGER
+  }
+}

@@ -3,6 +3,8 @@ package io.vmpower.webhook.controller;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -13,12 +15,17 @@ import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.vmpower.certs.Pem;
 import io.vmpower.webhook.VmPowerApplication;
 import io.vmpower.webhook.cluster.ClusterAccess;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.HashMap;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -75,7 +82,8 @@ class ApplicationWithClusterTest {
       "--vmpower.controller.identity=replica-a",
       "--vmpower.controller.lease-duration=3s",
       "--vmpower.controller.renew-deadline=2s",
-      "--vmpower.controller.retry-period=500ms"
+      "--vmpower.controller.retry-period=500ms",
+      "--vmpower.tls.check-interval=1s"
     };
     String[] args =
         java.util.stream.Stream.concat(
@@ -106,6 +114,119 @@ class ApplicationWithClusterTest {
       assertThat(lease.getSpec().getHolderIdentity()).isEqualTo("replica-a");
       assertThat(app.getBeansOfType(io.vmpower.webhook.http.AdmissionEndpoints.class)).hasSize(1);
     }
+  }
+
+  private static java.net.http.HttpResponse<String> readiness(ConfigurableApplicationContext app)
+      throws Exception {
+    int port = Integer.parseInt(app.getEnvironment().getProperty("local.management.port", "0"));
+    return java.net.http.HttpClient.newHttpClient()
+        .send(
+            java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://localhost:" + port + "/actuator/health/readiness"))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static X509Certificate served(ConfigurableApplicationContext app) throws Exception {
+    int port = Integer.parseInt(app.getEnvironment().getProperty("local.server.port"));
+    SSLContext context = SSLContext.getInstance("TLS");
+    X509Certificate[][] seen = new X509Certificate[1][];
+    context.init(
+        null,
+        new TrustManager[] {
+          new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+              seen[0] = chain; // verified below against the CA from the Secret
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+              return new X509Certificate[0];
+            }
+          }
+        },
+        null);
+    try (var socket =
+        (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket("localhost", port)) {
+      socket.startHandshake();
+    }
+    return seen[0][0];
+  }
+
+  @Test
+  void selfManagedCertificatesComeFromTheSecretAndGateReadiness() throws Exception {
+    try (ConfigurableApplicationContext app = start()) {
+      // No webhook configuration yet: the API server could not verify us, so not ready.
+      assertThat(readiness(app).statusCode()).isEqualTo(503);
+      assertThat(readiness(app).body()).contains("not injected");
+
+      admin
+          .admissionRegistration()
+          .v1()
+          .mutatingWebhookConfigurations()
+          .resource(
+              new MutatingWebhookConfigurationBuilder()
+                  .withNewMetadata()
+                  .withName("vmpower")
+                  .endMetadata()
+                  .addNewWebhook()
+                  .withName("vms.vmpower.io")
+                  .withNewClientConfig()
+                  .withNewService()
+                  .withNamespace("vmpower-system")
+                  .withName("vmpower")
+                  .withPath("/mutate-virtualmachines")
+                  .endService()
+                  .endClientConfig()
+                  .withAdmissionReviewVersions("v1")
+                  .withSideEffects("None")
+                  .endWebhook()
+                  .build())
+          .create();
+      await().atMost(Duration.ofSeconds(30)).until(() -> readiness(app).statusCode() == 200);
+
+      Secret secret = admin.secrets().inNamespace("vmpower-system").withName("vmpower-tls").get();
+      String caPem = decode(secret.getData().get("ca.crt"));
+      String tlsPem = decode(secret.getData().get("tls.crt"));
+      var injected =
+          admin
+              .admissionRegistration()
+              .v1()
+              .mutatingWebhookConfigurations()
+              .withName("vmpower")
+              .get()
+              .getWebhooks()
+              .get(0)
+              .getClientConfig()
+              .getCaBundle();
+      assertThat(decode(injected)).isEqualTo(caPem);
+
+      X509Certificate served = served(app);
+      assertThat(served).isEqualTo(Pem.readCertificates(tlsPem).get(0));
+      served.verify(Pem.readCertificates(caPem).get(0).getPublicKey());
+      assertThat(
+              served.getSubjectAlternativeNames().stream()
+                  .map(n -> String.valueOf(n.get(1)))
+                  .toList())
+          .contains("vmpower.vmpower-system.svc")
+          .doesNotContain("localhost");
+    } finally {
+      admin
+          .admissionRegistration()
+          .v1()
+          .mutatingWebhookConfigurations()
+          .withName("vmpower")
+          .delete();
+    }
+  }
+
+  private static String decode(String base64) {
+    return new String(
+        java.util.Base64.getDecoder().decode(base64), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   @Test

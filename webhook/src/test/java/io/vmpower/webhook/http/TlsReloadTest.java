@@ -7,7 +7,7 @@ import io.vmpower.certs.CertificateBundle;
 import io.vmpower.certs.CertificateIssuer;
 import io.vmpower.certs.KeyAlgorithm;
 import io.vmpower.certs.ServingIdentity;
-import io.vmpower.webhook.tls.TlsReloader;
+import io.vmpower.webhook.tls.LocalServingCertificates;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.security.KeyStore;
@@ -24,7 +24,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 
 /** A certificate replaced in the directory is served to new connections without a restart. */
 class TlsReloadTest extends HttpsApplicationTest {
-  @Autowired TlsReloader reloader;
+  @Autowired io.vmpower.webhook.tls.ServingCertificates certificates;
 
   private X509Certificate served(String... protocols) throws Exception {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
@@ -69,12 +69,12 @@ class TlsReloadTest extends HttpsApplicationTest {
     Files.writeString(CERT_DIR.resolve("tls.key"), replacement.privateKeyPem());
     Files.writeString(CERT_DIR.resolve("tls.crt"), replacement.certificatePem());
 
-    assertThat(reloader.reloadNow()).isTrue();
+    assertThat(((LocalServingCertificates) certificates).checkNow()).isTrue();
     X509Certificate after = served();
     assertThat(after.getSerialNumber())
         .isNotEqualTo(before)
         .isEqualTo(replacement.leaf().getSerialNumber());
-    assertThat(reloader.reloadNow()).isFalse();
+    assertThat(((LocalServingCertificates) certificates).checkNow()).isFalse();
   }
 
   @Test
