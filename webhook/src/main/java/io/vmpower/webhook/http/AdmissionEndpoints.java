@@ -134,7 +134,7 @@ public class AdmissionEndpoints {
       event = event.addKeyValue("warnings", String.join("; ", s.warnings()));
     }
     if (!s.message().isEmpty()) {
-      event = event.addKeyValue("message", s.message());
+      event = event.addKeyValue("detail", s.message());
     }
     event.log("admission review");
   }

@@ -239,4 +239,34 @@ class VmAdmissionHttpsTest extends HttpsApplicationTest {
     assertThat(entry.path("decision").asText()).isEqualTo("mutated");
     assertThat(entry.path("durationMs").isNumber()).isTrue();
   }
+
+  @Test
+  void deniedAndRejectedReviewsAreLoggedWithTheirReason(CapturedOutput output) throws Exception {
+    send(vmReview("log-denied-7", "CREATE", vm("db", "Nope", ""), null));
+    post(
+        AdmissionEndpoints.VIRTUAL_MACHINES,
+        "application/json",
+        "[]".getBytes(StandardCharsets.UTF_8));
+    JsonNode denied =
+        parse(
+            output
+                .getOut()
+                .lines()
+                .filter(l -> l.contains("log-denied-7"))
+                .findFirst()
+                .orElseThrow());
+    assertThat(denied.path("decision").asText()).isEqualTo("denied");
+    assertThat(denied.path("detail").asText()).contains("Unsupported value: \"Nope\"");
+    JsonNode rejected =
+        parse(
+            output
+                .getOut()
+                .lines()
+                .filter(l -> l.contains("\"decision\":\"rejected\"") && l.contains("got an array"))
+                .findFirst()
+                .orElseThrow());
+    assertThat(rejected.path("status").asInt()).isEqualTo(400);
+    assertThat(rejected.path("level").asText()).isEqualTo("WARN");
+    assertThat(output.getAll()).doesNotContain("failed to append");
+  }
 }
