@@ -1,0 +1,45 @@
+package io.vmpower.charts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import org.junit.jupiter.api.Test;
+
+class ChartLintTest {
+
+  @Test
+  void lintStrictPasses() {
+    LintResult result = new Helm(Rendered.CHART).lint().strict().call();
+
+    assertThat(result.isFailed()).as("helm lint --strict: %s", result.getMessages()).isFalse();
+    // --strict turns warnings into failures; assert it here too, independent of the last line.
+    assertThat(result.getMessages())
+        .noneMatch(m -> m.contains("[WARNING]") || m.contains("[ERROR]"));
+  }
+
+  @Test
+  void lintStrictReportsABrokenChart() throws Exception {
+    // The check above is only worth something if lint can fail: a chart with a template that
+    // references an undefined value must fail --strict.
+    java.nio.file.Path broken = java.nio.file.Files.createTempDirectory("vmpower-broken-chart");
+    try {
+      java.nio.file.Files.createDirectories(broken.resolve("templates"));
+      java.nio.file.Files.writeString(
+          broken.resolve("Chart.yaml"), "apiVersion: v2\nname: broken\nversion: 0.1.0\n");
+      java.nio.file.Files.writeString(broken.resolve("values.yaml"), "a: 1\n");
+      java.nio.file.Files.writeString(
+          broken.resolve("templates/cm.yaml"),
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n"
+              + "  b: {{ .Values.missing.value | quote }}\n");
+
+      LintResult result = new Helm(broken).lint().strict().call();
+
+      assertThat(result.isFailed()).as("%s", result.getMessages()).isTrue();
+    } finally {
+      try (var paths = java.nio.file.Files.walk(broken)) {
+        paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+}
