@@ -175,6 +175,11 @@ final class Rendered {
     }
   }
 
+  /** The rendered YAML without comment lines. */
+  List<String> contentLines() {
+    return yaml.lines().filter(l -> !l.strip().startsWith("#")).collect(Collectors.toList());
+  }
+
   <T extends HasMetadata> List<T> all(Class<T> type) {
     return objects.stream().filter(type::isInstance).map(type::cast).collect(Collectors.toList());
   }
