@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import org.junit.jupiter.api.Test;
 
 class ChartLintTest {
@@ -22,13 +25,13 @@ class ChartLintTest {
   void lintStrictReportsABrokenChart() throws Exception {
     // The check above is only worth something if lint can fail: a chart with a template that
     // references an undefined value must fail --strict.
-    java.nio.file.Path broken = java.nio.file.Files.createTempDirectory("vmpower-broken-chart");
+    Path broken = Files.createTempDirectory("vmpower-broken-chart");
     try {
-      java.nio.file.Files.createDirectories(broken.resolve("templates"));
-      java.nio.file.Files.writeString(
+      Files.createDirectories(broken.resolve("templates"));
+      Files.writeString(
           broken.resolve("Chart.yaml"), "apiVersion: v2\nname: broken\nversion: 0.1.0\n");
-      java.nio.file.Files.writeString(broken.resolve("values.yaml"), "a: 1\n");
-      java.nio.file.Files.writeString(
+      Files.writeString(broken.resolve("values.yaml"), "a: 1\n");
+      Files.writeString(
           broken.resolve("templates/cm.yaml"),
           "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n"
               + "  b: {{ .Values.missing.value | quote }}\n");
@@ -37,8 +40,8 @@ class ChartLintTest {
 
       assertThat(result.isFailed()).as("%s", result.getMessages()).isTrue();
     } finally {
-      try (var paths = java.nio.file.Files.walk(broken)) {
-        paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      try (var paths = Files.walk(broken)) {
+        paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
   }

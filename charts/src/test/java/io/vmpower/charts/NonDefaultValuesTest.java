@@ -86,6 +86,15 @@ class NonDefaultValuesTest {
       assertThat(mount.getMountPath()).isEqualTo("/etc/vmpower/tls");
       assertThat(mount.getReadOnly()).isTrue();
       assertThat(chart.container().getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+      // Owner and the pod's fsGroup may read the key; nobody else.
+      assertThat(
+              chart.one(Deployment.class).getSpec().getTemplate().getSpec().getVolumes().stream()
+                  .filter(v -> v.getName().equals("tls"))
+                  .findFirst()
+                  .orElseThrow()
+                  .getSecret()
+                  .getDefaultMode())
+          .isEqualTo(0440);
 
       assertThat(Rbac.grants(chart.one(Role.class).getRules()))
           .containsExactlyInAnyOrder(
