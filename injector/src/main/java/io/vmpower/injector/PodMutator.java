@@ -108,7 +108,7 @@ public final class PodMutator implements Mutator {
       return skip(pod, Skip.EPHEMERAL_PROVISIONING);
     }
     JsonNode containers = pod.path("spec").path("containers");
-    if (!containers.isArray() || (!metadata.isObject() && !metadata.isMissingNode())) {
+    if (!containers.isArray()) {
       return skip(pod, Skip.MALFORMED);
     }
     int computeIndex = -1;
@@ -134,9 +134,7 @@ public final class PodMutator implements Mutator {
     if (!command.isArray() || !allStrings(command)) {
       return skip(pod, Skip.BAD_COMMAND);
     }
-    if (annotations.isMissingNode() || annotations.isNull()) {
-      // fine: created below
-    } else if (!annotations.isObject()) {
+    if (!annotations.isMissingNode() && !annotations.isNull() && !annotations.isObject()) {
       return skip(pod, Skip.MALFORMED);
     }
 
