@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
  */
 class TerminationMessagesFuzzTest {
 
-  @FuzzTest(maxDuration = "15s")
+  @FuzzTest(maxDuration = "10s")
   @DictionaryEntries({
     "{\"source\":\"vmpower\",\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-reset\"}",
     "\"event\":\"SHUTDOWN\"",

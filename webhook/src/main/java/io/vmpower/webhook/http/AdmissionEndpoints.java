@@ -116,6 +116,8 @@ public class AdmissionEndpoints {
       }
       return body.toByteArray();
     } catch (IOException e) {
+      // e.g. the read timed out: whatever is left of the body is not worth waiting for either
+      request.setAttribute(AbandonedBodyValve.ATTRIBUTE, Boolean.TRUE);
       throw BadReviewException.badRequest("request body could not be read: " + e.getMessage());
     }
   }

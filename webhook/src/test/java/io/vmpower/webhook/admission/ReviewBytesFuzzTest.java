@@ -11,7 +11,7 @@ import java.util.Arrays;
  */
 class ReviewBytesFuzzTest {
 
-  @FuzzTest(maxDuration = "15s")
+  @FuzzTest(maxDuration = "10s")
   @DictionaryEntries({
     "\"apiVersion\":\"admission.k8s.io/v1\"",
     "\"kind\":\"AdmissionReview\"",

@@ -124,7 +124,7 @@ class ReviewTreeFuzzTest {
           "true",
           "");
 
-  @FuzzTest(maxDuration = "15s")
+  @FuzzTest(maxDuration = "10s")
   void editedReviewsGetWellFormedAnswers(FuzzedDataProvider data) throws Exception {
     boolean vm = data.consumeBoolean();
     ObjectNode review = (ObjectNode) JSON.readTree(vm ? VM : POD);
