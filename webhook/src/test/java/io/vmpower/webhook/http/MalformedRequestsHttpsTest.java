@@ -132,6 +132,18 @@ class MalformedRequestsHttpsTest extends HttpsApplicationTest {
     return (ObjectNode) review.at("/request/object");
   }
 
+  /** {@code text} as UTF-8 with one raw byte inserted after the first {@code after}. */
+  static byte[] insertByte(String text, String after, byte b) {
+    int at = text.indexOf(after) + after.length();
+    byte[] head = utf8(text.substring(0, at));
+    byte[] tail = utf8(text.substring(at));
+    byte[] out = new byte[head.length + 1 + tail.length];
+    System.arraycopy(head, 0, out, 0, head.length);
+    out[head.length] = b;
+    System.arraycopy(tail, 0, out, head.length + 1, tail.length);
+    return out;
+  }
+
   static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
@@ -167,7 +179,11 @@ class MalformedRequestsHttpsTest extends HttpsApplicationTest {
     add.raw(
         "invalid UTF-8",
         new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'},
-        rejected(400, "request body is not valid JSON"));
+        rejected(400, "request body is not valid UTF-8 (byte 6)"));
+    add.raw(
+        "invalid UTF-8 in a field name",
+        insertByte(validText, "\"kind", (byte) 0xFF),
+        rejected(400, "request body is not valid UTF-8"));
     add.raw(
         "a JSON array",
         utf8("[1,2]"),
