@@ -795,6 +795,7 @@ class DomainMonitorFakeVirshTest {
     void theLauncherIsNeverHeldUp() throws Exception {
       Run r = run();
       r.env.put("FAKE_VIRSH_HANG", "qemu-monitor-command,domstate");
+      r.env.put("VMPOWER_VIRSH_TIMEOUT_SECONDS", "1");
       r.env.put("VMPOWER_TERMINATION_LOG", "/dev/full");
       r.env.put("PATH", r.dir.resolve("bin") + ":" + System.getenv("PATH"));
       Path launcher = r.dir.resolve("bin/virt-launcher-monitor");
@@ -807,13 +808,29 @@ class DomainMonitorFakeVirshTest {
       r.command.addAll(LAUNCHER_ARGV.subList(1, LAUNCHER_ARGV.size()));
       long t0 = System.nanoTime();
       Process p = r.builder().start();
-      assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
-      Duration took = Duration.ofNanos(System.nanoTime() - t0);
+      List<Long> left;
+      try {
+        assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        r.collect();
+        assertThat(p.exitValue()).isEqualTo(42);
+        assertThat(took).isLessThan(Duration.ofSeconds(2));
+        assertThat(r.stdout).startsWith("launcher --qemu-timeout 301s --name testvm");
+        // and the monitor, its domstate cut off after 1 s, notices the launcher is gone
+        left = lingering(r.dir.toString(), Duration.ofSeconds(10));
+      } finally {
+        // nothing may outlive the test: other runs (the libvirt IT) count monitor processes
+        for (int i = 0;
+            i < 5 && !MonitorProcesses.processesMentioning(r.dir.toString()).isEmpty();
+            i++) {
+          r.killMarked();
+          Thread.sleep(200);
+        }
+      }
+      assertThat(left).as("left behind:%n%s", describe(left)).isEmpty();
       r.collect();
-      assertThat(p.exitValue()).isEqualTo(42);
-      assertThat(took).isLessThan(Duration.ofSeconds(2));
-      assertThat(r.stdout).startsWith("launcher --qemu-timeout 301s --name testvm");
-      r.killMarked(); // the monitor outlives this stand-in launcher; a container would end it
+      assertThat(messages(logRecords(r.stderr, DOMAIN), "info"))
+          .contains("launcher is gone; exiting");
     }
   }
 }
