@@ -92,8 +92,8 @@ public class AdmissionEndpoints {
     // byte every few seconds would hold this thread for as long as it likes. The deadline bounds
     // the whole body (RELIABILITY.md, finding 3).
     long deadline = System.nanoTime() + bodyTimeout.toNanos();
-    int expected = declared > 0 ? (int) declared : 16 * 1024;
-    ByteArrayOutputStream body = new ByteArrayOutputStream(Math.min(expected, maxRequestBytes));
+    // grows with what arrives: a declared length alone must not reserve memory
+    ByteArrayOutputStream body = new ByteArrayOutputStream(64 * 1024);
     byte[] chunk = new byte[16 * 1024];
     try (InputStream in = request.getInputStream()) {
       int n;
