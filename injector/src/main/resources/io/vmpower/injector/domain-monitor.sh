@@ -175,9 +175,18 @@ applied=false
 apply_attempts=0
 max_apply_attempts=3
 
-# Runs virsh, output in $out; false on failure.
+# One-shot virsh calls get a time limit: a half-up daemon can leave virsh waiting for ever, and
+# the monitor would stop reading events (and never notice the launcher going away).
+VIRSH_TIMEOUT="${VMPOWER_VIRSH_TIMEOUT_SECONDS:-10}"
+[[ "$VIRSH_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || VIRSH_TIMEOUT=10
+timeout_cmd=()
+if command -v timeout >/dev/null 2>&1; then
+  timeout_cmd=(timeout -k 2 "$VIRSH_TIMEOUT")
+fi
+
+# Runs virsh, output in $out; false on failure (or after the time limit).
 virsh_run() {
-  out="$("$VIRSH" -c "$uri" "$@" 2>&1)"
+  out="$("${timeout_cmd[@]}" "$VIRSH" -c "$uri" "$@" 2>&1)"
 }
 
 apply_set_action() {
@@ -194,13 +203,20 @@ apply_set_action() {
   fi
 }
 
-# One look at the domain, for a domain that started while the listeners were connecting.
+# One look at the domain, for a domain that started while the listeners were connecting. After a
+# reconnect (libvirt restarted under a running domain) a domain that is no longer there is gone.
 check_domain() {
   local out=""
   if virsh_run domstate "$domain"; then
     case "$out" in
       running* | paused* | "in shutdown"* | pmsuspended* | blocked*) apply_set_action "domstate ${out%%$'\n'*}" ;;
+      "shut off"* | crashed*) if ((apply_attempts > 0)); then domain_gone=true; fi ;;
     esac
+  elif ((apply_attempts > 0)) && [[ "$out" == *"failed to get domain"* || "$out" == *"Domain not found"* ]]; then
+    domain_gone=true # libvirt answers, the domain is not there (not: libvirt still down)
+  fi
+  if $domain_gone; then
+    log info "domain gone while reconnecting" "\"state\":$(json_str "${out%%$'\n'*}")"
   fi
 }
 
@@ -249,10 +265,18 @@ launcher_alive() {
 log info "domain monitor started" "\"uri\":$(json_str "$uri"),\"setupDeadlineSeconds\":$deadline"
 
 domain_gone=false
+reconnecting_since=-1
+RECONNECT_SECONDS="${VMPOWER_RECONNECT_SECONDS:-120}"
+[[ "$RECONNECT_SECONDS" =~ ^[0-9]+$ ]] || RECONNECT_SECONDS=120
 shutdown_seen_at=-1
 last_state_check=0
 first_error=""
 rechecked=false
+
+reconnected() {
+  log info "reconnected to libvirt" "\"afterSeconds\":$((SECONDS - reconnecting_since))"
+  reconnecting_since=-1
+}
 
 handle_line() {
   local line="$1"
@@ -308,15 +332,41 @@ while :; do
   fi
   line=""
   if read -r -t 1 -u "$events_fd" line; then
+    if ((reconnecting_since >= 0)) && [[ "$line" != error:* ]]; then
+      reconnected
+    fi
     handle_line "$line"
   else
     rc=$?
+    # Listeners that stay up (virsh prints nothing until an event) mean libvirt is back.
+    if ((rc > 128 && reconnecting_since >= 0 && SECONDS - armed_at >= 3)); then
+      reconnected
+    fi
     if ((rc <= 128)); then
       # Both listeners ended: the daemon went away or refused us.
       stop_listeners
-      if ((apply_attempts > 0)) || $domain_gone; then
+      if $domain_gone; then
         log error "libvirt event stream ended" "${first_error:+\"lastError\":$(json_str "$first_error")}"
         exit 0
+      fi
+      if ((apply_attempts > 0)); then
+        # The domain ran: libvirt restarting under it leaves QEMU (and set-action) in place, so
+        # listen again while the launcher lives; a domain gone meanwhile ends the monitor.
+        if ((reconnecting_since < 0)); then
+          reconnecting_since=$SECONDS
+          log error "libvirt event stream ended; reconnecting" \
+            "${first_error:+\"lastError\":$(json_str "$first_error")}"
+        elif ((SECONDS - reconnecting_since >= RECONNECT_SECONDS)); then
+          log error "libvirt did not come back within ${RECONNECT_SECONDS}s; giving up" \
+            "${first_error:+\"lastError\":$(json_str "$first_error")}"
+          exit 0
+        fi
+        if ! launcher_alive; then
+          log info "launcher is gone; exiting"
+          exit 0
+        fi
+        pause 1
+        continue
       fi
       if [[ -n "$first_error" ]] && ! $waiting_logged; then
         log error "cannot listen to libvirt events yet; retrying" "\"lastError\":$(json_str "$first_error")"

@@ -1,7 +1,6 @@
 package io.vmpower.webhook.admission;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
@@ -9,8 +8,6 @@ import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import io.fabric8.zjsonpatch.DiffFlags;
-import io.fabric8.zjsonpatch.JsonDiff;
 import io.vmpower.api.admission.Mutator;
 import io.vmpower.api.admission.Verdict;
 import java.nio.charset.StandardCharsets;
@@ -22,8 +19,8 @@ import java.util.List;
  * the HTTPS endpoints and the offline preview.
  *
  * <p>The patch is always the JSON difference between the object as submitted and as the mutator
- * wants it stored, so paths are escaped by the diff library and nothing is written that did not
- * change.
+ * wants it stored ({@link JsonPatches}), so paths are escaped in one place and nothing is written
+ * that did not change.
  */
 public final class AdmissionHandler {
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
@@ -82,6 +79,56 @@ public final class AdmissionHandler {
               + " objects, got "
               + (got.isEmpty() ? "(no kind)" : got));
     }
+    checkObjectKind(request.object(), "request.object");
+    checkObjectKind(request.oldObject(), "request.oldObject");
+  }
+
+  /**
+   * The object must be what {@code request.kind} says: the mutator would otherwise read a Pod as a
+   * VirtualMachine. Only checked where the object names its kind (the API server always does).
+   */
+  private void checkObjectKind(JsonNode object, String path) throws BadReviewException {
+    if (object == null) {
+      return;
+    }
+    JsonNode objectKind = object.get("kind");
+    JsonNode apiVersion = object.get("apiVersion");
+    boolean kindMatches =
+        objectKind == null || objectKind.isNull() || kind.equals(text(objectKind));
+    boolean groupMatches =
+        apiVersion == null
+            || apiVersion.isNull()
+            || (apiVersion.isTextual() && group.equals(group(apiVersion.textValue())));
+    if (!kindMatches || !groupMatches) {
+      throw BadReviewException.badRequest(
+          path
+              + " is "
+              + shorten(text(apiVersion))
+              + " "
+              + shorten(text(objectKind))
+              + ", but this endpoint reviews "
+              + group
+              + (group.isEmpty() ? "" : "/")
+              + kind
+              + " objects");
+    }
+  }
+
+  /** A scalar's text; other node types (which never match) are named by their type. */
+  private static String text(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return "(none)";
+    }
+    return node.isTextual() ? node.textValue() : "(" + ReviewReader.type(node) + ")";
+  }
+
+  private static String group(String apiVersion) {
+    int slash = apiVersion.indexOf('/');
+    return slash < 0 ? "" : apiVersion.substring(0, slash);
+  }
+
+  private static String shorten(String s) {
+    return s.length() > 64 ? s.substring(0, 64) + "…" : s;
   }
 
   private Result answer(ReviewRequest request, Verdict verdict) {
@@ -148,9 +195,6 @@ public final class AdmissionHandler {
   }
 
   static JsonNode diff(JsonNode before, JsonNode after) {
-    if (before == after) {
-      return JsonNodeFactory.instance.arrayNode();
-    }
-    return JsonDiff.asJson(before, after, DiffFlags.dontNormalizeOpIntoMoveAndCopy());
+    return JsonPatches.diff(before, after);
   }
 }

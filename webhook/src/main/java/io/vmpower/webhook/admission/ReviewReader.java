@@ -1,5 +1,6 @@
 package io.vmpower.webhook.admission;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -8,6 +9,12 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 
 /**
@@ -33,8 +40,13 @@ public final class ReviewReader {
             .maxStringLength(maxBytes)
             .maxDocumentLength(maxBytes)
             .build();
+    // No field-name canonicalization: its symbol table, shared by all requests, matched the
+    // invalid name "kind\xff?" to a "kind?" seen before (jackson-core 2.21; RELIABILITY.md,
+    // finding 4). Decoding every name also keeps one request from shaping the next.
+    JsonFactory factory =
+        JsonFactory.builder().disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES).build();
     this.json =
-        JsonMapper.builder()
+        JsonMapper.builder(factory)
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
@@ -119,6 +131,7 @@ public final class ReviewReader {
     if (body.length == 0) {
       throw BadReviewException.badRequest("request body is empty; expected an AdmissionReview");
     }
+    checkUtf8(body);
     try {
       JsonNode root = json.readTree(body);
       if (root == null || root.isMissingNode()) {
@@ -131,6 +144,31 @@ public final class ReviewReader {
       throw BadReviewException.badRequest("request body is not valid JSON: " + firstLine(e));
     } catch (IOException e) {
       throw BadReviewException.badRequest("request body could not be read: " + firstLine(e));
+    }
+  }
+
+  /**
+   * JSON is UTF-8 (RFC 8259) and the API server sends nothing else; Jackson lets some invalid
+   * sequences through (as U+FFFD, or worse, see above), so the bytes are checked first.
+   */
+  private static void checkUtf8(byte[] body) throws BadReviewException {
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(body);
+    CharBuffer out = CharBuffer.allocate(8192);
+    while (true) {
+      CoderResult result = decoder.decode(in, out, true);
+      if (result.isError()) {
+        throw BadReviewException.badRequest(
+            "request body is not valid UTF-8 (byte " + in.position() + ")");
+      }
+      if (result.isUnderflow()) {
+        return;
+      }
+      out.clear();
     }
   }
 

@@ -5,8 +5,10 @@ import io.micrometer.core.instrument.Timer;
 import io.vmpower.webhook.admission.AdmissionHandler;
 import io.vmpower.webhook.admission.BadReviewException;
 import jakarta.servlet.http.HttpServletRequest;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,12 +37,14 @@ public class AdmissionEndpoints {
   private final AdmissionHandlers handlers;
   private final MeterRegistry meters;
   private final int maxRequestBytes;
+  private final Duration bodyTimeout;
 
   public AdmissionEndpoints(
       AdmissionHandlers handlers, MeterRegistry meters, WebhookSettings settings) {
     this.handlers = handlers;
     this.meters = meters;
     this.maxRequestBytes = settings.maxRequestBytes();
+    this.bodyTimeout = settings.requestBodyTimeout();
   }
 
   @PostMapping(VIRTUAL_MACHINES)
@@ -84,13 +88,36 @@ public class AdmissionEndpoints {
     if (declared > maxRequestBytes) {
       throw tooLarge(declared);
     }
+    // Tomcat's connection timeout bounds each read, not the whole body: a client trickling a
+    // byte every few seconds would hold this thread for as long as it likes. The deadline bounds
+    // the whole body (RELIABILITY.md, finding 3).
+    long deadline = System.nanoTime() + bodyTimeout.toNanos();
+    // grows with what arrives: a declared length alone must not reserve memory
+    ByteArrayOutputStream body = new ByteArrayOutputStream(64 * 1024);
+    byte[] chunk = new byte[16 * 1024];
     try (InputStream in = request.getInputStream()) {
-      byte[] body = in.readNBytes(maxRequestBytes + 1);
-      if (body.length > maxRequestBytes) {
-        throw tooLarge(-1);
+      int n;
+      while ((n = in.read(chunk)) >= 0) {
+        body.write(chunk, 0, n);
+        if (body.size() > maxRequestBytes) {
+          throw tooLarge(-1);
+        }
+        if (System.nanoTime() - deadline > 0 && (declared < 0 || body.size() < declared)) {
+          request.setAttribute(AbandonedBodyValve.ATTRIBUTE, Boolean.TRUE);
+          throw new BadReviewException(
+              408,
+              "Timeout",
+              "request body not received within "
+                  + bodyTimeout.toMillis()
+                  + " ms ("
+                  + body.size()
+                  + " bytes arrived)");
+        }
       }
-      return body;
+      return body.toByteArray();
     } catch (IOException e) {
+      // e.g. the read timed out: whatever is left of the body is not worth waiting for either
+      request.setAttribute(AbandonedBodyValve.ATTRIBUTE, Boolean.TRUE);
       throw BadReviewException.badRequest("request body could not be read: " + e.getMessage());
     }
   }

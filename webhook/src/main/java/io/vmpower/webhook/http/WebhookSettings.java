@@ -1,5 +1,6 @@
 package io.vmpower.webhook.http;
 
+import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -9,10 +10,15 @@ import org.springframework.util.unit.DataSize;
  *
  * @param maxRequestSize the largest AdmissionReview accepted; the API server's own limit for a
  *     request body is 3 MiB, and a review carries the object twice on UPDATE
+ * @param requestBodyTimeout the longest a request body may take to arrive, whatever the pace of its
+ *     bytes; the API server sends a review in one go and gives up on the webhook after its own
+ *     timeout (10 s by default, at most 30 s)
  */
 @ConfigurationProperties("vmpower.webhook")
 public record WebhookSettings(
-    @DefaultValue("true") boolean enabled, @DefaultValue("7MB") DataSize maxRequestSize) {
+    @DefaultValue("true") boolean enabled,
+    @DefaultValue("7MB") DataSize maxRequestSize,
+    @DefaultValue("10s") Duration requestBodyTimeout) {
 
   public int maxRequestBytes() {
     return Math.toIntExact(maxRequestSize.toBytes());

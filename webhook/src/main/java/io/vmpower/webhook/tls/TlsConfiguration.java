@@ -3,6 +3,7 @@ package io.vmpower.webhook.tls;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.vmpower.certs.CertificateBundle;
 import io.vmpower.certs.CertificateIssuer;
+import io.vmpower.certs.Pem;
 import io.vmpower.certs.ServingIdentity;
 import io.vmpower.certs.cluster.CaBundleInjector;
 import io.vmpower.certs.cluster.CertificateLifetimes;
@@ -10,6 +11,10 @@ import io.vmpower.certs.cluster.CertificateManager;
 import io.vmpower.certs.cluster.FileCertificateSource;
 import io.vmpower.certs.cluster.SecretCertificateStore;
 import io.vmpower.webhook.cluster.ClusterAccess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import org.springframework.boot.autoconfigure.ssl.SslBundleRegistrar;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -21,6 +26,9 @@ import org.springframework.boot.ssl.SslBundleRegistry;
 import org.springframework.boot.ssl.SslOptions;
 import org.springframework.boot.ssl.pem.PemSslStoreBundle;
 import org.springframework.boot.ssl.pem.PemSslStoreDetails;
+import org.springframework.boot.web.server.AbstractConfigurableWebServerFactory;
+import org.springframework.boot.web.server.Ssl;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -103,16 +111,53 @@ public class TlsConfiguration {
             .build();
   }
 
+  /**
+   * Client certificate checks (off by default): Tomcat asks for a certificate and verifies it
+   * against the bundle's trust store, which holds the client CA file.
+   */
+  @Bean
+  WebServerFactoryCustomizer<AbstractConfigurableWebServerFactory> vmpowerClientAuth(
+      TlsSettings settings) {
+    return factory -> {
+      Ssl ssl = factory.getSsl();
+      if (ssl != null && TlsConfiguration.BUNDLE.equals(ssl.getBundle())) {
+        ssl.setClientAuth(
+            switch (settings.clientAuth()) {
+              case NONE -> Ssl.ClientAuth.NONE;
+              case WANT -> Ssl.ClientAuth.WANT;
+              case NEED -> Ssl.ClientAuth.NEED;
+            });
+      }
+    };
+  }
+
   static SslBundle sslBundle(CertificateBundle bundle, TlsSettings settings) {
     var keyStore =
         PemSslStoreDetails.forCertificates(bundle.certificatePem())
             .withPrivateKey(bundle.privateKeyPem());
+    PemSslStoreDetails trustStore = null;
+    if (settings.clientAuth() != TlsSettings.ClientAuth.NONE) {
+      trustStore = PemSslStoreDetails.forCertificates(clientCas(settings.clientCaFile()));
+    }
     return SslBundle.of(
-        new PemSslStoreBundle(keyStore, null),
+        new PemSslStoreBundle(keyStore, trustStore),
         SslBundleKey.NONE,
         SslOptions.of(
             settings.ciphers().toArray(String[]::new),
             settings.protocols().toArray(String[]::new)));
+  }
+
+  private static String clientCas(Path file) {
+    try {
+      String pem = Files.readString(file);
+      if (Pem.readCertificates(pem).isEmpty()) {
+        throw new IllegalStateException(
+            "vmpower.tls.client-ca-file " + file + " holds no certificate");
+      }
+      return pem;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read vmpower.tls.client-ca-file " + file, e);
+    }
   }
 
   /** Starts watching for new certificates once the server runs; installs each one. */

@@ -22,6 +22,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param reloadInterval how often the certificate source is checked for a new certificate
  * @param protocols TLS 1.2 and 1.3 only
  * @param ciphers AEAD suites with forward secrecy only (TLS 1.3 suites are always AEAD)
+ * @param clientAuth whether the admission port asks clients for a certificate: {@code none} (the
+ *     default; the API server is authenticated by nothing else than reaching the Service), {@code
+ *     want} (verified when presented) or {@code need} (required); the API server presents one when
+ *     its {@code --admission-control-config-file} names a kubeconfig with a client certificate
+ * @param clientCaFile PEM file with the CA(s) that client certificates must chain to; required for
+ *     {@code want} and {@code need}, read again with every certificate reload
  */
 @ConfigurationProperties("vmpower.tls")
 public record TlsSettings(
@@ -48,7 +54,25 @@ public record TlsSettings(
           "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
           "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
         })
-        List<String> ciphers) {
+        List<String> ciphers,
+    @DefaultValue("none") ClientAuth clientAuth,
+    Path clientCaFile) {
+
+  public TlsSettings {
+    if (clientAuth != ClientAuth.NONE && clientCaFile == null) {
+      throw new IllegalArgumentException(
+          "vmpower.tls.client-auth="
+              + clientAuth.name().toLowerCase()
+              + " needs vmpower.tls.client-ca-file (the CA that client certificates chain to)");
+    }
+  }
+
+  /** Client certificate checks on the admission port. */
+  public enum ClientAuth {
+    NONE,
+    WANT,
+    NEED
+  }
 
   /** Where the serving certificate comes from. */
   public enum Mode {
