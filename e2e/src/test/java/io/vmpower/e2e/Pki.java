@@ -76,7 +76,7 @@ final class Pki {
     List<GeneralName> names = new ArrayList<>();
     dnsNames.forEach(n -> names.add(new GeneralName(GeneralName.dNSName, n)));
     ips.forEach(n -> names.add(new GeneralName(GeneralName.iPAddress, n)));
-    return leaf(file, "CN=" + dnsNames.get(0), names, KeyPurposeId.id_kp_serverAuth);
+    return leaf(file, "CN=" + dnsNames.get(0), names, KeyPurposeId.id_kp_serverAuth, false);
   }
 
   /** A client certificate: Kubernetes takes CN as the user name and O as the groups. */
@@ -86,15 +86,13 @@ final class Pki {
       subject.append("O=").append(g).append(',');
     }
     subject.append("CN=").append(user);
-    return leaf(file, subject.toString(), List.of(), KeyPurposeId.id_kp_clientAuth);
+    return leaf(file, subject.toString(), List.of(), KeyPurposeId.id_kp_clientAuth, true);
   }
 
   /** An RSA key pair for signing and verifying service-account tokens. */
   Path serviceAccountKey(String file) {
     try {
-      KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
-      generator.initialize(2048, RANDOM);
-      KeyPair keys = generator.generateKeyPair();
+      KeyPair keys = rsa();
       Path path = dir.resolve(file + ".key");
       Files.writeString(path, pem(keys.getPrivate()));
       return path;
@@ -103,9 +101,11 @@ final class Pki {
     }
   }
 
-  private Issued leaf(String file, String subject, List<GeneralName> sans, KeyPurposeId purpose) {
+  /** Client keys are RSA: fabric8's client reads PKCS#8 RSA keys, not PKCS#8 EC ones. */
+  private Issued leaf(
+      String file, String subject, List<GeneralName> sans, KeyPurposeId purpose, boolean rsa) {
     try {
-      KeyPair keys = ec();
+      KeyPair keys = rsa ? rsa() : ec();
       X509v3CertificateBuilder builder =
           new JcaX509v3CertificateBuilder(
               ca.certificate(),
@@ -157,6 +157,12 @@ final class Pki {
     } catch (org.bouncycastle.operator.OperatorCreationException e) {
       throw new GeneralSecurityException(e);
     }
+  }
+
+  private static KeyPair rsa() throws GeneralSecurityException {
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+    generator.initialize(2048, RANDOM);
+    return generator.generateKeyPair();
   }
 
   private static KeyPair ec() throws GeneralSecurityException {
