@@ -85,9 +85,16 @@ class ApplicationWithClusterTest {
       "--vmpower.controller.retry-period=500ms",
       "--vmpower.tls.check-interval=1s"
     };
+    // Extra arguments replace base ones with the same key (Spring would join repeated ones).
+    java.util.Set<String> overridden =
+        java.util.Arrays.stream(extra)
+            .map(a -> a.substring(0, a.indexOf('=')))
+            .collect(java.util.stream.Collectors.toSet());
     String[] args =
         java.util.stream.Stream.concat(
-                java.util.Arrays.stream(base), java.util.Arrays.stream(extra))
+                java.util.Arrays.stream(base)
+                    .filter(a -> !overridden.contains(a.substring(0, a.indexOf('=')))),
+                java.util.Arrays.stream(extra))
             .toArray(String[]::new);
     System.setProperty("kubernetes.master", server.url("/"));
     System.setProperty("kubernetes.auth.tryKubeConfig", "false");
@@ -221,6 +228,81 @@ class ApplicationWithClusterTest {
           .mutatingWebhookConfigurations()
           .withName("vmpower")
           .delete();
+    }
+  }
+
+  @Test
+  void certManagerModeServesMountedFilesAndOnlyVerifiesTheCaBundle() throws Exception {
+    Path mount = Files.createTempDirectory("cert-manager");
+    var issuer = new io.vmpower.certs.CertificateIssuer(java.time.Clock.systemUTC());
+    var ca =
+        issuer.newAuthority(
+            "cert-manager-ca", io.vmpower.certs.KeyAlgorithm.EC_P256, Duration.ofDays(90));
+    var bundle =
+        issuer.issueServing(
+            ca,
+            io.vmpower.certs.ServingIdentity.forService("vmpower", "vmpower-system"),
+            io.vmpower.certs.KeyAlgorithm.EC_P256,
+            Duration.ofDays(30));
+    Files.writeString(mount.resolve("tls.crt"), bundle.certificatePem());
+    Files.writeString(mount.resolve("tls.key"), bundle.privateKeyPem());
+    Files.writeString(mount.resolve("ca.crt"), ca.certificatePem());
+    var webhooks = admin.admissionRegistration().v1().mutatingWebhookConfigurations();
+    webhooks
+        .resource(
+            new MutatingWebhookConfigurationBuilder()
+                .withNewMetadata()
+                .withName("vmpower-cm")
+                .endMetadata()
+                .addNewWebhook()
+                .withName("vms.vmpower.io")
+                .withNewClientConfig()
+                .withNewService()
+                .withNamespace("vmpower-system")
+                .withName("vmpower")
+                .endService()
+                .endClientConfig()
+                .withAdmissionReviewVersions("v1")
+                .withSideEffects("None")
+                .endWebhook()
+                .build())
+        .create();
+    try (ConfigurableApplicationContext app =
+        start(
+            "--vmpower.tls.mode=cert-manager",
+            "--vmpower.tls.dir=" + mount,
+            "--vmpower.tls.webhook-configuration-name=vmpower-cm")) {
+      assertThat(served(app)).isEqualTo(bundle.leaf());
+      // cert-manager's CA injector has not filled the caBundle: vmpower must not, and is not ready.
+      Thread.sleep(2500);
+      assertThat(readiness(app).statusCode()).isEqualTo(503);
+      assertThat(
+              webhooks
+                  .withName("vmpower-cm")
+                  .get()
+                  .getWebhooks()
+                  .get(0)
+                  .getClientConfig()
+                  .getCaBundle())
+          .isNull();
+
+      webhooks
+          .withName("vmpower-cm")
+          .edit(
+              c -> {
+                c.getWebhooks()
+                    .get(0)
+                    .getClientConfig()
+                    .setCaBundle(
+                        java.util.Base64.getEncoder()
+                            .encodeToString(
+                                ca.certificatePem()
+                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                return c;
+              });
+      await().atMost(Duration.ofSeconds(30)).until(() -> readiness(app).statusCode() == 200);
+    } finally {
+      webhooks.withName("vmpower-cm").delete();
     }
   }
 
