@@ -24,7 +24,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -37,18 +36,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Order(3)
 @ExtendWith(Suite.class)
 class CertificatesE2E {
-  static Suite.Environment env;
-
-  @BeforeAll
-  static void environment() {
-    env = Suite.env();
-  }
-
   static Secret secret() {
-    return env.client
+    return Suite.env()
+        .client
         .secrets()
         .inNamespace(Suite.RELEASE_NAMESPACE)
-        .withName(Suite.TLS_SECRET)
+        .withName(Suite.env().chart.tlsSecret())
         .get();
   }
 
@@ -60,11 +53,12 @@ class CertificatesE2E {
   }
 
   static MutatingWebhookConfiguration webhookConfiguration() {
-    return env.client
+    return Suite.env()
+        .client
         .admissionRegistration()
         .v1()
         .mutatingWebhookConfigurations()
-        .withName(Suite.WEBHOOK_CONFIGURATION)
+        .withName(Suite.env().chart.webhookConfigurationName())
         .get();
   }
 
@@ -92,7 +86,7 @@ class CertificatesE2E {
         },
         null);
     try (SSLSocket socket =
-        (SSLSocket) ssl.getSocketFactory().createSocket(env.cluster.hostIp(), app.port())) {
+        (SSLSocket) ssl.getSocketFactory().createSocket(Suite.env().cluster.hostIp(), app.port())) {
       socket.startHandshake();
     }
     return seen[0];
@@ -117,7 +111,7 @@ class CertificatesE2E {
     assertThat(config.getMetadata().getManagedFields())
         .as("written by the application's own identity, not by the suite")
         .anyMatch(f -> !"vmpower-e2e".equals(f.getManager()));
-    for (VmPowerApp app : env.runningApps()) {
+    for (VmPowerApp app : Suite.env().runningApps()) {
       served(app).verify(cas.get(0).getPublicKey());
     }
   }
@@ -126,10 +120,11 @@ class CertificatesE2E {
   void overwrittenCaBundleIsPutBack() throws Exception {
     List<X509Certificate> good =
         certificates(webhookConfiguration().getWebhooks().get(0).getClientConfig().getCaBundle());
-    String foreign = TestCluster.base64(env.cluster.pki().ca().certPem());
+    String foreign = TestCluster.base64(Suite.env().cluster.pki().ca().certPem());
     MutatingWebhookConfiguration config = webhookConfiguration();
     config.getWebhooks().forEach(w -> w.getClientConfig().setCaBundle(foreign));
-    env.client
+    Suite.env()
+        .client
         .admissionRegistration()
         .v1()
         .mutatingWebhookConfigurations()
@@ -167,7 +162,8 @@ class CertificatesE2E {
         Vms.JSON.unmarshal(
             Vms.manifest(Suite.ENABLED_NS, name, Vms.policy("AlwaysOn"), "running: true"),
             GenericKubernetesResource.class);
-    return env.client
+    return Suite.env()
+        .client
         .genericKubernetesResources(KubeVirtStandIn.VM)
         .inNamespace(Suite.ENABLED_NS)
         .resource(vm)
@@ -205,7 +201,7 @@ class CertificatesE2E {
     assertThat(serials).as("two renewals within 90 s").hasSizeGreaterThanOrEqualTo(3);
     assertThat(failures).isEmpty();
     assertThat(ok.get()).isGreaterThan(50);
-    for (VmPowerApp app : env.runningApps()) {
+    for (VmPowerApp app : Suite.env().runningApps()) {
       Suite.await(
           "vmpower-" + app.identity() + " serves the Secret's current certificate",
           Duration.ofSeconds(15),

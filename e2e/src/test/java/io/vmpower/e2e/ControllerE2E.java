@@ -9,7 +9,6 @@ import io.vmpower.e2e.TestCluster.Kubectl;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -25,22 +24,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ControllerE2E {
   static final String NS = Suite.ENABLED_NS;
   static final String SA_USER = "system:serviceaccount:vmpower-system:vmpower";
-  static Suite.Environment env;
-  static KubeVirtStandIn kubevirt;
-
-  @BeforeAll
-  static void environment() {
-    env = Suite.env();
-    kubevirt = env.kubevirt;
-  }
 
   /** Creates the VM through the webhook and lets the stand-in run it (VMI, injected pod). */
   static GenericKubernetesResource running(String name, String policy) {
     Kubectl r =
-        env.cluster.kubectl(Vms.manifest(NS, name, Vms.policy(policy), ""), "create", "-f", "-");
+        Suite.env()
+            .cluster
+            .kubectl(Vms.manifest(NS, name, Vms.policy(policy), ""), "create", "-f", "-");
     assertThat(r.exit()).as(r.toString()).isZero();
-    GenericKubernetesResource vmi = kubevirt.run(NS, name);
-    List<Pod> pods = kubevirt.pods(NS, vmi);
+    GenericKubernetesResource vmi = Suite.env().kubevirt.run(NS, name);
+    List<Pod> pods = Suite.env().kubevirt.pods(NS, vmi);
     assertThat(pods).hasSize(1);
     assertThat(pods.get(0).getMetadata().getAnnotations())
         .as("the launcher pod went through the pod webhook")
@@ -49,7 +42,7 @@ class ControllerE2E {
   }
 
   static Map<String, Object> lastPowerEvent(String name) {
-    String json = Vms.annotation(kubevirt.vm(NS, name), "vmpower.io/last-power-event");
+    String json = Vms.annotation(Suite.env().kubevirt.vm(NS, name), "vmpower.io/last-power-event");
     if (json == null) {
       return Map.of();
     }
@@ -59,7 +52,7 @@ class ControllerE2E {
   }
 
   static List<Event> events(String vm, String reason) {
-    return env.client.v1().events().inNamespace(NS).list().getItems().stream()
+    return Suite.env().client.v1().events().inNamespace(NS).list().getItems().stream()
         .filter(e -> vm.equals(e.getInvolvedObject().getName()) && reason.equals(e.getReason()))
         .toList();
   }
@@ -80,24 +73,25 @@ class ControllerE2E {
   void guestRebootOfAManualVmStartsItAgainWithANewPod() {
     GenericKubernetesResource vmi = running("rebooter", "Manual");
     String oldUid = vmi.getMetadata().getUid();
-    kubevirt.guestReset(NS, "rebooter");
+    Suite.env().kubevirt.guestReset(NS, "rebooter");
     Suite.say("rebooter: guest reset written (VMI %s Succeeded)", oldUid);
 
     awaitRecord("rebooter", oldUid, "Start");
     assertThat(lastPowerEvent("rebooter")).containsEntry("reason", "guest-reset");
-    List<KubeVirtStandIn.StartRequest> starts = kubevirt.startRequests(NS, "rebooter");
+    List<KubeVirtStandIn.StartRequest> starts = Suite.env().kubevirt.startRequests(NS, "rebooter");
     assertThat(starts).isNotEmpty();
     assertThat(starts).allMatch(s -> s.user().equals(SA_USER), "proxied as the ServiceAccount");
     assertThat(starts).filteredOn(s -> s.code() == 202).hasSize(1);
-    assertThat(kubevirt.proxyClients()).allMatch(c -> c.contains("CN=front-proxy-client"));
+    assertThat(Suite.env().kubevirt.proxyClients())
+        .allMatch(c -> c.contains("CN=front-proxy-client"));
     Suite.await(
         "a new VMI with an injected pod",
         Duration.ofSeconds(20),
         () -> {
-          GenericKubernetesResource next = kubevirt.vmi(NS, "rebooter");
+          GenericKubernetesResource next = Suite.env().kubevirt.vmi(NS, "rebooter");
           return next != null
               && !next.getMetadata().getUid().equals(oldUid)
-              && kubevirt.pods(NS, next).stream()
+              && Suite.env().kubevirt.pods(NS, next).stream()
                   .anyMatch(
                       p ->
                           p.getMetadata()
@@ -115,12 +109,12 @@ class ControllerE2E {
   @Test
   void guestPoweroffOfAManualVmLeavesItStopped() {
     GenericKubernetesResource vmi = running("poweroff", "Manual");
-    kubevirt.guestShutdown(NS, "poweroff");
+    Suite.env().kubevirt.guestShutdown(NS, "poweroff");
     awaitRecord("poweroff", vmi.getMetadata().getUid(), "None");
     assertThat(lastPowerEvent("poweroff")).containsEntry("reason", "guest-shutdown");
-    assertThat(kubevirt.startRequests(NS, "poweroff")).isEmpty();
+    assertThat(Suite.env().kubevirt.startRequests(NS, "poweroff")).isEmpty();
     assertThat(events("poweroff", "GuestPoweredOff")).hasSize(1);
-    assertThat(kubevirt.vmi(NS, "poweroff").getMetadata().getUid())
+    assertThat(Suite.env().kubevirt.vmi(NS, "poweroff").getMetadata().getUid())
         .isEqualTo(vmi.getMetadata().getUid());
   }
 
@@ -128,27 +122,30 @@ class ControllerE2E {
   void lostPodOfAnUnlessStoppedVmStartsItAgain() {
     String name = "survivor";
     Kubectl r =
-        env.cluster.kubectl(
-            Vms.manifest(NS, name, Vms.policy("AlwaysOnUnlessStoppedManually"), ""),
-            "create",
-            "-f",
-            "-");
+        Suite.env()
+            .cluster
+            .kubectl(
+                Vms.manifest(NS, name, Vms.policy("AlwaysOnUnlessStoppedManually"), ""),
+                "create",
+                "-f",
+                "-");
     assertThat(r.exit()).as(r.toString()).isZero();
     // the first start comes from the controller (start-pending), through virt-api
     Suite.await(
         "first start, start-pending removed",
         Duration.ofSeconds(30),
         () ->
-            kubevirt.vmi(NS, name) != null
-                && Vms.annotation(kubevirt.vm(NS, name), "vmpower.io/start-pending") == null);
+            Suite.env().kubevirt.vmi(NS, name) != null
+                && Vms.annotation(Suite.env().kubevirt.vm(NS, name), "vmpower.io/start-pending")
+                    == null);
     assertThat(events(name, "StartedFirstTime")).hasSize(1);
-    GenericKubernetesResource first = kubevirt.vmi(NS, name);
+    GenericKubernetesResource first = Suite.env().kubevirt.vmi(NS, name);
     Suite.await(
         "first VMI Running",
         Duration.ofSeconds(10),
-        () -> "Running".equals(kubevirt.vmi(NS, name).get("status", "phase")));
+        () -> "Running".equals(Suite.env().kubevirt.vmi(NS, name).get("status", "phase")));
 
-    kubevirt.podLost(NS, name);
+    Suite.env().kubevirt.podLost(NS, name);
     Suite.say("%s: pod deleted, VMI Failed", name);
     awaitRecord(name, first.getMetadata().getUid(), "Start");
     assertThat(lastPowerEvent(name)).containsEntry("reason", "pod-lost");
@@ -161,7 +158,7 @@ class ControllerE2E {
         "replaced VMI",
         Duration.ofSeconds(20),
         () -> {
-          GenericKubernetesResource next = kubevirt.vmi(NS, name);
+          GenericKubernetesResource next = Suite.env().kubevirt.vmi(NS, name);
           return next != null && !next.getMetadata().getUid().equals(first.getMetadata().getUid());
         });
   }
@@ -169,27 +166,33 @@ class ControllerE2E {
   @Test
   void failedVmiOfAManualVmStaysStopped() {
     GenericKubernetesResource vmi = running("crashed", "Manual");
-    kubevirt.end(NS, "crashed", null, "Failed");
+    Suite.env().kubevirt.end(NS, "crashed", null, "Failed");
     awaitRecord("crashed", vmi.getMetadata().getUid(), "None");
-    assertThat(kubevirt.startRequests(NS, "crashed")).isEmpty();
+    assertThat(Suite.env().kubevirt.startRequests(NS, "crashed")).isEmpty();
     assertThat(events("crashed", "NotRestartedAfterFailure")).hasSize(1);
   }
 
   @Test
   void startSubresourceIsAuthorizedByTheApiServer() {
     running("guarded", "Manual");
-    int before = kubevirt.startRequests(NS, "guarded").size();
+    int before = Suite.env().kubevirt.startRequests(NS, "guarded").size();
     Kubectl r =
-        env.cluster.kubectl(
-            "{}",
-            "replace",
-            "--raw",
-            "/apis/subresources.kubevirt.io/v1/namespaces/" + NS + "/virtualmachines/guarded/start",
-            "-f",
-            "-",
-            "--as=system:serviceaccount:" + NS + ":default");
+        Suite.env()
+            .cluster
+            .kubectl(
+                "{}",
+                "replace",
+                "--raw",
+                "/apis/subresources.kubevirt.io/v1/namespaces/"
+                    + NS
+                    + "/virtualmachines/guarded/start",
+                "-f",
+                "-",
+                "--as=system:serviceaccount:" + NS + ":default");
     assertThat(r.exit()).as(r.toString()).isNotZero();
     assertThat(r.stderr()).contains("forbidden");
-    assertThat(kubevirt.startRequests(NS, "guarded")).as("never reached virt-api").hasSize(before);
+    assertThat(Suite.env().kubevirt.startRequests(NS, "guarded"))
+        .as("never reached virt-api")
+        .hasSize(before);
   }
 }

@@ -20,7 +20,7 @@ class LeaderElectionE2E {
         .client
         .leases()
         .inNamespace(Suite.RELEASE_NAMESPACE)
-        .withName(Suite.LEASE)
+        .withName(Suite.env().chart.leaseName())
         .get();
   }
 
@@ -29,8 +29,10 @@ class LeaderElectionE2E {
     Suite.Environment env = Suite.env();
     List<VmPowerApp> apps = env.runningApps();
     assertThat(apps).hasSize(2);
-    String holder = lease().getSpec().getHolderIdentity();
-    assertThat(holder).isIn(apps.stream().map(VmPowerApp::identity).toList());
+    // the identity is POD_NAME, as the chart sets it
+    String holderPod = lease().getSpec().getHolderIdentity();
+    assertThat(holderPod).isIn(apps.stream().map(a -> VmPowerApp.podName(a.identity())).toList());
+    String holder = holderPod.substring("vmpower-".length());
     Suite.await(
         "exactly one instance reports leadership",
         Duration.ofSeconds(10),
@@ -52,7 +54,7 @@ class LeaderElectionE2E {
     Suite.await(
         "Lease taken over by " + other,
         Duration.ofSeconds(30),
-        () -> other.equals(lease().getSpec().getHolderIdentity()));
+        () -> VmPowerApp.podName(other).equals(lease().getSpec().getHolderIdentity()));
     VmPowerApp survivor = env.runningApps().get(0);
     Suite.await(
         "leader gauge",

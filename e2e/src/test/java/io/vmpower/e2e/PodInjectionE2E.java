@@ -10,7 +10,6 @@ import io.vmpower.e2e.TestCluster.Kubectl;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -22,13 +21,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Order(2)
 @ExtendWith(Suite.class)
 class PodInjectionE2E {
-  static Suite.Environment env;
-
-  @BeforeAll
-  static void environment() {
-    env = Suite.env();
-  }
-
   /** A virt-launcher pod as virt-controller creates it for a VMI of this VM. */
   static Pod launcher(String ns, String vmName, Map<String, String> templateLabels) {
     GenericKubernetesResource vmi = new GenericKubernetesResource();
@@ -48,7 +40,7 @@ class PodInjectionE2E {
   }
 
   static Kubectl create(Pod pod) {
-    return env.cluster.kubectl(Vms.JSON.asJson(pod), "create", "-o", "json", "-f", "-");
+    return Suite.env().cluster.kubectl(Vms.JSON.asJson(pod), "create", "-o", "json", "-f", "-");
   }
 
   static Container compute(Pod pod) {
@@ -74,7 +66,7 @@ class PodInjectionE2E {
     assertThat(compute(stored).getArgs()).isNullOrEmpty();
     assertThat(stored.getMetadata().getAnnotations().get("vmpower.io/injection-status"))
         .contains("\"container\":\"compute\"", "\"script\":\"sha256:");
-    assertThat(env.reviews(Suite.ENABLED_NS, "virt-launcher-inject"))
+    assertThat(Suite.env().reviews(Suite.ENABLED_NS, "virt-launcher-inject"))
         .anyMatch(l -> l.contains("\"decision\":\"mutated\""));
   }
 
@@ -99,7 +91,7 @@ class PodInjectionE2E {
     assertThat(r.exit()).as(r.toString()).isZero();
     Pod stored = Vms.JSON.unmarshal(r.stdout(), Pod.class);
     assertThat(compute(stored).getCommand()).isEqualTo(compute(pod).getCommand());
-    assertThat(env.reviews(Suite.ENABLED_NS, "virt-launcher-unmanaged"))
+    assertThat(Suite.env().reviews(Suite.ENABLED_NS, "virt-launcher-unmanaged"))
         .as("objectSelector")
         .isEmpty();
   }
@@ -113,7 +105,7 @@ class PodInjectionE2E {
     assertThat(compute(stored).getCommand()).isEqualTo(compute(pod).getCommand());
     assertThat(stored.getMetadata().getAnnotations())
         .doesNotContainKey("vmpower.io/injection-status");
-    assertThat(env.reviews(Suite.PLAIN_NS, "virt-launcher-elsewhere")).isEmpty();
+    assertThat(Suite.env().reviews(Suite.PLAIN_NS, "virt-launcher-elsewhere")).isEmpty();
   }
 
   @Test

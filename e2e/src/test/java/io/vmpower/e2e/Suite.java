@@ -4,6 +4,8 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -20,7 +22,6 @@ import java.time.Instant;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,10 +40,6 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class Suite implements BeforeAllCallback {
   static final String RELEASE_NAMESPACE = "vmpower-system";
   static final String RELEASE = "vmpower";
-  static final String SERVICE_ACCOUNT = "vmpower";
-  static final String WEBHOOK_CONFIGURATION = "vmpower";
-  static final String TLS_SECRET = "vmpower-tls";
-  static final String LEASE = "vmpower-controller";
 
   /** Namespaces the tests use: one enabled for vmpower, one not. */
   static final String ENABLED_NS = "team-a";
@@ -88,6 +85,7 @@ public final class Suite implements BeforeAllCallback {
     final KubeVirtStandIn kubevirt;
     final Path appKubeconfig;
     final Path jar;
+    final Chart chart;
     final Map<String, VmPowerApp> apps = new LinkedHashMap<>();
 
     /** Logs of every instance ever started (reviews are logged one JSON line each). */
@@ -129,9 +127,23 @@ public final class Suite implements BeforeAllCallback {
         closeables.add(kubevirt);
         registerVirtApi(hostIp);
 
-        installVmPower();
+        chart =
+            Chart.render(
+                chartDir(),
+                RELEASE,
+                RELEASE_NAMESPACE,
+                client.getKubernetesVersion().getGitVersion());
+        // Helm's install order: the webhook configuration comes after the Deployment, so the
+        // pods may well start before it exists.
+        for (HasMetadata o : chart.objects()) {
+          if (!(o instanceof Deployment) && !(o instanceof MutatingWebhookConfiguration)) {
+            apply(o);
+          }
+        }
         appKubeconfig = serviceAccountKubeconfig();
-        startApps("a", "b");
+        List<VmPowerApp> started = launchApps("a", "b");
+        apply(chart.webhookConfiguration());
+        awaitReadyAndAddEndpoints(started);
       } catch (IOException e) {
         close();
         throw new UncheckedIOException(e);
@@ -207,6 +219,27 @@ public final class Suite implements BeforeAllCallback {
                       : o.getMetadata().getNamespace() + "/",
                   o.getMetadata().getName()));
       return applied;
+    }
+
+    /** Server-side apply of one rendered object, in the release namespace if it is namespaced. */
+    void apply(HasMetadata object) {
+      if (object instanceof io.fabric8.kubernetes.api.model.Namespaced
+          && object.getMetadata().getNamespace() == null) {
+        object.getMetadata().setNamespace(RELEASE_NAMESPACE);
+      }
+      client.resource(object).fieldManager("vmpower-e2e").forceConflicts().serverSideApply();
+      say(
+          "applied %s %s%s (chart)",
+          object.getKind(),
+          object.getMetadata().getNamespace() == null
+              ? ""
+              : object.getMetadata().getNamespace() + "/",
+          object.getMetadata().getName());
+    }
+
+    private static Path chartDir() {
+      return Path.of(
+          Objects.requireNonNull(System.getProperty("vmpower.e2e.chart"), "vmpower.e2e.chart"));
     }
 
     private void awaitEstablished(String crd) {
@@ -329,42 +362,30 @@ public final class Suite implements BeforeAllCallback {
           .createOr(existing -> existing.update());
     }
 
-    /** The chart's objects (without the Deployment: the suite runs the application itself). */
-    private void installVmPower() {
-      applyResource("vmpower-install.yaml");
-    }
-
     /** A kubeconfig with a token of the chart's ServiceAccount: the application is not admin. */
     private Path serviceAccountKubeconfig() throws IOException {
       var token =
           client
               .serviceAccounts()
               .inNamespace(RELEASE_NAMESPACE)
-              .withName(SERVICE_ACCOUNT)
+              .withName(chart.serviceAccount())
               .tokenRequest(
                   new TokenRequestBuilder()
                       .withNewSpec()
                       .withExpirationSeconds(4 * 3600L)
                       .endSpec()
                       .build());
-      say("token for ServiceAccount %s/%s", RELEASE_NAMESPACE, SERVICE_ACCOUNT);
+      say("token for ServiceAccount %s/%s", RELEASE_NAMESPACE, chart.serviceAccount());
       return cluster.writeTokenKubeconfig("vmpower-sa", token.getStatus().getToken());
     }
 
-    /** Settings as the chart's Deployment passes them, plus short timings for the tests. */
-    List<String> appArgs(String identity) {
+    /**
+     * Only what the tests need on top of the chart's settings: short timings. A serving certificate
+     * of 3 minutes is renewed every ~20 s (2/3 of its lifetime, counted from a notBefore 5 minutes
+     * back), so the whole suite runs across rotations.
+     */
+    List<String> appArgs() {
       return List.of(
-          "--vmpower.cluster.mode=enabled",
-          "--vmpower.tls.mode=self-managed",
-          "--vmpower.tls.secret-name=" + TLS_SECRET,
-          "--vmpower.tls.namespace=" + RELEASE_NAMESPACE,
-          "--vmpower.tls.service-name=" + RELEASE,
-          "--vmpower.tls.webhook-configuration-name=" + WEBHOOK_CONFIGURATION,
-          "--vmpower.controller.lease-name=" + LEASE,
-          "--vmpower.controller.lease-namespace=" + RELEASE_NAMESPACE,
-          "--vmpower.controller.identity=" + identity,
-          // A serving certificate of 3 minutes is renewed every ~20 s (2/3 of its lifetime,
-          // counted from a notBefore 5 minutes back): the whole suite runs across rotations.
           "--vmpower.tls.serving-validity=3m",
           "--vmpower.tls.check-interval=2s",
           "--vmpower.tls.reload-interval=1s",
@@ -374,30 +395,43 @@ public final class Suite implements BeforeAllCallback {
           "--vmpower.controller.pod-termination-wait=10s");
     }
 
+    /**
+     * The container's environment from the rendered Deployment (the settings the chart passes),
+     * with what the kubelet would fill in (downward API), and a kubeconfig with the
+     * ServiceAccount's token instead of the mounted one.
+     */
     Map<String, String> appEnvironment(String identity) {
-      Map<String, String> env = new HashMap<>();
+      Map<String, String> env = chart.environment(VmPowerApp.podName(identity), RELEASE_NAMESPACE);
+      // a path of the container's; here any scratch directory
+      env.put("VMPOWER_TLS_DIR", work.resolve("scratch-" + identity).toString());
       env.put("KUBECONFIG", appKubeconfig.toString());
-      env.put("POD_NAME", "vmpower-" + identity);
-      env.put("POD_NAMESPACE", RELEASE_NAMESPACE);
       return env;
     }
 
     /** Starts instances, waits until each is ready, then adds its endpoint (readiness-gated). */
     void startApps(String... identities) {
+      awaitReadyAndAddEndpoints(launchApps(identities));
+    }
+
+    private List<VmPowerApp> launchApps(String... identities) {
       List<VmPowerApp> started = new ArrayList<>();
       for (String id : identities) {
         VmPowerApp app =
-            VmPowerApp.start(jar, id, appEnvironment(id), appArgs(id), work.resolve("logs"));
+            VmPowerApp.start(jar, id, appEnvironment(id), appArgs(), work.resolve("logs"));
         apps.put(id, app);
         appLogs.add(app.process().log());
         started.add(app);
       }
+      return started;
+    }
+
+    private void awaitReadyAndAddEndpoints(List<VmPowerApp> started) {
       for (VmPowerApp app : started) {
         app.awaitReady(Duration.ofSeconds(90));
         endpointSlice(
             RELEASE_NAMESPACE,
-            RELEASE,
-            RELEASE + "-" + app.identity(),
+            chart.serviceName(),
+            chart.serviceName() + "-" + app.identity(),
             cluster.hostIp(),
             app.port());
       }
@@ -414,7 +448,7 @@ public final class Suite implements BeforeAllCallback {
           .v1()
           .endpointSlices()
           .inNamespace(RELEASE_NAMESPACE)
-          .withName(RELEASE + "-" + identity)
+          .withName(chart.serviceName() + "-" + identity)
           .delete();
       app.close();
     }

@@ -44,6 +44,7 @@ final class TestCluster implements AutoCloseable {
   private final Path adminKubeconfig;
   private final KubernetesClient client;
   private final Path kubectl;
+  private final List<String> apiserverCommand;
 
   TestCluster(Path binaries, Path dir, String hostIp) {
     this.dir = dir;
@@ -92,41 +93,39 @@ final class TestCluster implements AutoCloseable {
       processes.add(etcd);
 
       apiPort = freePort();
+      apiserverCommand =
+          List.of(
+              binaries.resolve("kube-apiserver").toString(),
+              "--etcd-servers=http://127.0.0.1:" + etcdClient,
+              "--bind-address=127.0.0.1",
+              "--secure-port=" + apiPort,
+              // the kubernetes Service's endpoint; loopback addresses are not allowed there
+              "--advertise-address=" + hostIp,
+              "--cert-dir=" + dir.resolve("apiserver-certs"),
+              "--tls-cert-file=" + serving.certFile(),
+              "--tls-private-key-file=" + serving.keyFile(),
+              "--client-ca-file=" + pki.ca().certFile(),
+              "--service-account-issuer=" + SA_ISSUER,
+              "--api-audiences=" + SA_ISSUER,
+              "--service-account-key-file=" + saKey,
+              "--service-account-signing-key-file=" + saKey,
+              "--service-cluster-ip-range=10.96.0.0/16",
+              "--authorization-mode=Node,RBAC",
+              "--enable-admission-plugins=NodeRestriction",
+              // the aggregation layer (KubeVirt's subresources.kubevirt.io)
+              "--requestheader-client-ca-file=" + frontProxyPki.ca().certFile(),
+              "--requestheader-allowed-names=front-proxy-client",
+              "--requestheader-username-headers=X-Remote-User",
+              "--requestheader-group-headers=X-Remote-Group",
+              "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+              "--proxy-client-cert-file=" + proxyClient.certFile(),
+              "--proxy-client-key-file=" + proxyClient.keyFile(),
+              // Webhooks and APIServices are reached through their Service's EndpointSlices,
+              // not its ClusterIP: there is no kube-proxy.
+              "--enable-aggregator-routing=true",
+              "--profiling=false");
       ManagedProcess apiserver =
-          ManagedProcess.start(
-              "kube-apiserver",
-              List.of(
-                  binaries.resolve("kube-apiserver").toString(),
-                  "--etcd-servers=http://127.0.0.1:" + etcdClient,
-                  "--bind-address=127.0.0.1",
-                  "--secure-port=" + apiPort,
-                  // the kubernetes Service's endpoint; loopback addresses are not allowed there
-                  "--advertise-address=" + hostIp,
-                  "--cert-dir=" + dir.resolve("apiserver-certs"),
-                  "--tls-cert-file=" + serving.certFile(),
-                  "--tls-private-key-file=" + serving.keyFile(),
-                  "--client-ca-file=" + pki.ca().certFile(),
-                  "--service-account-issuer=" + SA_ISSUER,
-                  "--api-audiences=" + SA_ISSUER,
-                  "--service-account-key-file=" + saKey,
-                  "--service-account-signing-key-file=" + saKey,
-                  "--service-cluster-ip-range=10.96.0.0/16",
-                  "--authorization-mode=Node,RBAC",
-                  "--enable-admission-plugins=NodeRestriction",
-                  // the aggregation layer (KubeVirt's subresources.kubevirt.io)
-                  "--requestheader-client-ca-file=" + frontProxyPki.ca().certFile(),
-                  "--requestheader-allowed-names=front-proxy-client",
-                  "--requestheader-username-headers=X-Remote-User",
-                  "--requestheader-group-headers=X-Remote-Group",
-                  "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-                  "--proxy-client-cert-file=" + proxyClient.certFile(),
-                  "--proxy-client-key-file=" + proxyClient.keyFile(),
-                  // Webhooks and APIServices are reached through their Service's EndpointSlices,
-                  // not its ClusterIP: there is no kube-proxy.
-                  "--enable-aggregator-routing=true",
-                  "--profiling=false"),
-              Map.of(),
-              dir.resolve("logs"));
+          ManagedProcess.start("kube-apiserver", apiserverCommand, Map.of(), dir.resolve("logs"));
       processes.add(apiserver);
 
       adminKubeconfig = writeKubeconfig("admin", admin);
@@ -291,8 +290,18 @@ final class TestCluster implements AutoCloseable {
     }
   }
 
-  ManagedProcess apiserverProcess() {
-    return processes.get(processes.size() - 1);
+  /**
+   * Stops kube-apiserver and starts it again on the same port and etcd: every watch and connection
+   * of the clients breaks, and they have to recover on their own.
+   */
+  void restartApiServer() {
+    ManagedProcess old = processes.remove(processes.size() - 1);
+    ManagedProcess etcd = processes.get(0);
+    old.close();
+    ManagedProcess apiserver =
+        ManagedProcess.start("kube-apiserver-2", apiserverCommand, Map.of(), dir.resolve("logs"));
+    processes.add(apiserver);
+    awaitReady(apiserver, etcd);
   }
 
   @Override

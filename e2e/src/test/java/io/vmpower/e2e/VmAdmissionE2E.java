@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.vmpower.e2e.TestCluster.Kubectl;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -21,15 +20,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 @ExtendWith(Suite.class)
 class VmAdmissionE2E {
   static final String NS = Suite.ENABLED_NS;
-  static Suite.Environment env;
-
-  @BeforeAll
-  static void environment() {
-    env = Suite.env();
-  }
 
   static Kubectl kubectl(String stdin, String... args) {
-    return env.cluster.kubectl(stdin, args);
+    return Suite.env().cluster.kubectl(stdin, args);
   }
 
   static GenericKubernetesResource create(String manifest, Kubectl[] result) {
@@ -66,7 +59,7 @@ class VmAdmissionE2E {
                 + " sets spec.runStrategy: "
                 + strategy);
     // what is stored is what kubectl was shown
-    GenericKubernetesResource stored = env.kubevirt.vm(NS, name);
+    GenericKubernetesResource stored = Suite.env().kubevirt.vm(NS, name);
     assertThat(Vms.spec(stored, "runStrategy")).isEqualTo(strategy);
   }
 
@@ -109,7 +102,7 @@ class VmAdmissionE2E {
                 + "/db has run policy AlwaysOn, which keeps spec.runStrategy: Always; refusing"
                 + " spec.runStrategy: Halted. To stop it, change its policy first, e.g. kubectl"
                 + " annotate vm NAME --overwrite vmpower.io/run-policy=Manual");
-    assertThat(Vms.spec(env.kubevirt.vm(NS, "db"), "runStrategy")).isEqualTo("Always");
+    assertThat(Vms.spec(Suite.env().kubevirt.vm(NS, "db"), "runStrategy")).isEqualTo("Always");
 
     // changing the policy first is the documented way, and is allowed
     Kubectl annotate =
@@ -123,7 +116,7 @@ class VmAdmissionE2E {
             "--overwrite",
             "vmpower.io/run-policy=AlwaysOff");
     assertThat(annotate.exit()).as(annotate.toString()).isZero();
-    GenericKubernetesResource vm = env.kubevirt.vm(NS, "db");
+    GenericKubernetesResource vm = Suite.env().kubevirt.vm(NS, "db");
     assertThat(Vms.spec(vm, "runStrategy")).isEqualTo("Halted");
     assertThat(Vms.templateLabel(vm, "vmpower.io/run-policy")).isEqualTo("AlwaysOff");
   }
@@ -138,7 +131,7 @@ class VmAdmissionE2E {
             "admission webhook \"vms.vmpower.io\" denied the request: metadata.annotations[vmpower.io/run-policy]:"
                 + " Unsupported value: \"Sometimes\": supported values: \"AlwaysOn\", \"AlwaysOff\","
                 + " \"Manual\", \"AlwaysOnUnlessStoppedManually\"");
-    assertThat(env.kubevirt.vm(NS, "sometimes")).isNull();
+    assertThat(Suite.env().kubevirt.vm(NS, "sometimes")).isNull();
   }
 
   @Test
@@ -158,8 +151,8 @@ class VmAdmissionE2E {
     assertThat(Vms.spec(vm, "running")).isNull();
     assertThat(Vms.annotation(vm, "vmpower.io/start-pending")).isEqualTo("true");
     assertThat(r.stderr()).contains("Warning: spec.running removed");
-    assertThat(env.kubevirt.vm(NS, "dry")).as("dry run stores nothing").isNull();
-    assertThat(env.reviews(NS, "dry"))
+    assertThat(Suite.env().kubevirt.vm(NS, "dry")).as("dry run stores nothing").isNull();
+    assertThat(Suite.env().reviews(NS, "dry"))
         .as("the webhook was asked, and told it is a dry run")
         .anyMatch(l -> l.contains("\"dryRun\":true"));
 
@@ -183,9 +176,29 @@ class VmAdmissionE2E {
     assertThat(Vms.spec(vm, "runStrategy")).isNull();
     assertThat(Vms.templateLabel(vm, "vmpower.io/run-policy")).isNull();
     assertThat(r[0].stderr()).doesNotContain("Warning");
-    assertThat(env.reviews(Suite.PLAIN_NS, "plain"))
+    assertThat(Suite.env().reviews(Suite.PLAIN_NS, "plain"))
         .as("namespaceSelector: the API server never called the webhook")
         .isEmpty();
+  }
+
+  /**
+   * The chart's namespaceSelector also excludes the release namespace by the {@code
+   * kubernetes.io/metadata.name} label, which only a real API server sets.
+   */
+  @Test
+  void releaseNamespaceIsExcludedEvenWhenLabelled() {
+    Kubectl label =
+        kubectl(null, "label", "namespace", Suite.RELEASE_NAMESPACE, "vmpower.io/enabled=true");
+    assertThat(label.exit()).as(label.toString()).isZero();
+    try {
+      Kubectl[] r = new Kubectl[1];
+      GenericKubernetesResource vm =
+          create(Vms.manifest(Suite.RELEASE_NAMESPACE, "own", Vms.policy("AlwaysOn"), ""), r);
+      assertThat(Vms.spec(vm, "runStrategy")).isNull();
+      assertThat(Suite.env().reviews(Suite.RELEASE_NAMESPACE, "own")).isEmpty();
+    } finally {
+      kubectl(null, "label", "namespace", Suite.RELEASE_NAMESPACE, "vmpower.io/enabled-");
+    }
   }
 
   @Test
@@ -194,15 +207,15 @@ class VmAdmissionE2E {
     Kubectl strict = kubectl(manifest, "create", "-f", "-");
     assertThat(strict.exit()).as(strict.toString()).isNotZero();
     assertThat(strict.stderr()).contains("unknown field \"spec.runPolicy\"");
-    assertThat(env.kubevirt.vm(NS, "field")).isNull();
-    assertThat(env.reviews(NS, "field"))
+    assertThat(Suite.env().kubevirt.vm(NS, "field")).isNull();
+    assertThat(Suite.env().reviews(NS, "field"))
         .as("strict field validation decodes before any webhook runs")
         .isEmpty();
 
     // Without strict validation the field is pruned before admission: the webhook sees no policy.
     Kubectl ignored = kubectl(manifest, "create", "--validate=false", "-o", "json", "-f", "-");
     assertThat(ignored.exit()).as(ignored.toString()).isZero();
-    assertThat(env.reviews(NS, "field")).as("now admission ran").isNotEmpty();
+    assertThat(Suite.env().reviews(NS, "field")).as("now admission ran").isNotEmpty();
     GenericKubernetesResource vm = Vms.parse(ignored.stdout());
     assertThat(Vms.spec(vm, "runPolicy")).isNull();
     assertThat(Vms.spec(vm, "runStrategy")).as("no policy, not managed").isNull();
@@ -213,7 +226,7 @@ class VmAdmissionE2E {
     create(Vms.manifest(NS, "leaving", Vms.policy("Manual"), ""), new Kubectl[1]);
     Kubectl r = kubectl(null, "annotate", "vm", "leaving", "-n", NS, "vmpower.io/run-policy-");
     assertThat(r.exit()).as(r.toString()).isZero();
-    GenericKubernetesResource vm = env.kubevirt.vm(NS, "leaving");
+    GenericKubernetesResource vm = Suite.env().kubevirt.vm(NS, "leaving");
     assertThat(Vms.templateLabel(vm, "vmpower.io/run-policy")).isNull();
     assertThat(Vms.spec(vm, "runStrategy")).as("left as it is").isEqualTo("Manual");
   }
@@ -242,7 +255,7 @@ class VmAdmissionE2E {
   @Test
   void statusUpdatesAreNotIntercepted() {
     create(Vms.manifest(NS, "status", Vms.policy("AlwaysOn"), ""), new Kubectl[1]);
-    int before = env.reviews(NS, "status").size();
+    int before = Suite.env().reviews(NS, "status").size();
     Kubectl r =
         kubectl(
             null,
@@ -256,6 +269,6 @@ class VmAdmissionE2E {
             "-p",
             "{\"status\":{\"printableStatus\":\"Starting\"}}");
     assertThat(r.exit()).as(r.toString()).isZero();
-    assertThat(env.reviews(NS, "status")).hasSize(before);
+    assertThat(Suite.env().reviews(NS, "status")).hasSize(before);
   }
 }

@@ -60,6 +60,11 @@ final class VmPowerApp implements AutoCloseable {
     return identity;
   }
 
+  /** The pod name the chart's Deployment would give it: POD_NAME, the controller's identity. */
+  static String podName(String identity) {
+    return "vmpower-" + identity;
+  }
+
   int port() {
     return port;
   }
