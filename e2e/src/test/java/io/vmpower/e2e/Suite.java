@@ -125,7 +125,7 @@ public final class Suite implements BeforeAllCallback {
 
         kubevirt = new KubeVirtStandIn(client, cluster.pki(), cluster.frontProxyPki(), hostIp);
         closeables.add(kubevirt);
-        registerVirtApi(hostIp);
+        registerVirtApi();
 
         chart =
             Chart.render(
@@ -286,7 +286,8 @@ public final class Suite implements BeforeAllCallback {
     }
 
     /** Service, EndpointSlice and APIService for subresources.kubevirt.io, as KubeVirt has them. */
-    private void registerVirtApi(String hostIp) {
+    void registerVirtApi() {
+      String hostIp = cluster.hostIp();
       apply(
           "apiVersion: v1\nkind: Service\nmetadata:\n  name: virt-api\n  namespace: kubevirt\n"
               + "spec:\n  ports:\n  - name: https\n    port: 443\n    targetPort: 8443\n");
@@ -325,6 +326,15 @@ public final class Suite implements BeforeAllCallback {
                                 && "Available".equals(m.get("type"))
                                 && "True".equals(m.get("status")));
           });
+    }
+
+    /** KubeVirt's aggregated API goes away (virt-api being reinstalled, or not installed yet). */
+    void unregisterVirtApi() {
+      client
+          .genericKubernetesResources("apiregistration.k8s.io/v1", "APIService")
+          .withName("v1.subresources.kubevirt.io")
+          .delete();
+      say("APIService v1.subresources.kubevirt.io deleted");
     }
 
     /** What the EndpointSlice controller would write for a ready pod at {@code ip:port}. */
