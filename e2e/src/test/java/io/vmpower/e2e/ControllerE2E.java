@@ -104,6 +104,11 @@ class ControllerE2E {
         () -> events("rebooter", "RestartedAfterGuestReboot").size() == 1);
     assertThat(events("rebooter", "RestartedAfterGuestReboot").get(0).getType())
         .isEqualTo("Normal");
+    // what users see
+    Kubectl describe = Suite.env().cluster.kubectl(null, "describe", "vm", "rebooter", "-n", NS);
+    assertThat(describe.exit()).as(describe.toString()).isZero();
+    assertThat(describe.stdout())
+        .contains("vmpower.io/last-power-event", "RestartedAfterGuestReboot", "vmpower-controller");
   }
 
   @Test

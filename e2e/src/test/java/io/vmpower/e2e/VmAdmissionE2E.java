@@ -121,6 +121,24 @@ class VmAdmissionE2E {
     assertThat(Vms.templateLabel(vm, "vmpower.io/run-policy")).isEqualTo("AlwaysOff");
   }
 
+  /**
+   * A manifest that carries only the annotation can be applied again and again (client-side and
+   * server-side apply): the fields the webhook adds are not the manifest's, so nothing changes.
+   */
+  @Test
+  void reapplyingAnAnnotatedManifestChangesNothing() {
+    String manifest = Vms.manifest(NS, "gitops", Vms.policy("Manual"), "");
+    for (String mode :
+        new String[] {"--server-side=false", "--server-side=false", "--server-side"}) {
+      Kubectl r = kubectl(manifest, "apply", mode, "-f", "-");
+      assertThat(r.exit()).as(r.toString()).isZero();
+    }
+    GenericKubernetesResource vm = Suite.env().kubevirt.vm(NS, "gitops");
+    assertThat(Vms.spec(vm, "runStrategy")).isEqualTo("Manual");
+    assertThat(Vms.templateLabel(vm, "vmpower.io/run-policy")).isEqualTo("Manual");
+    assertThat(kubectl(manifest, "apply", "-f", "-").stdout()).contains("unchanged");
+  }
+
   @Test
   void unknownPolicyIsDeniedWithTheValidValues() {
     Kubectl r =
