@@ -33,6 +33,13 @@ if complete; then
 fi
 
 command -v go >/dev/null || { log "go is not installed (needs Go >= 1.26)"; exit 1; }
+go_version=$(go env GOVERSION)
+go_minor="${go_version#go1.}"
+go_minor="${go_minor%%.*}"
+if [[ ! "$go_minor" =~ ^[0-9]+$ ]] || ((go_minor < 26)); then
+  log "$go_version is too old: Kubernetes $K8S_VERSION needs Go >= 1.26"
+  exit 1
+fi
 mkdir -p "$dir"
 # Two test runs starting at once must not build twice into the same place.
 exec 9>"$dir/.lock"
