@@ -49,8 +49,23 @@ public final class Suite implements BeforeAllCallback {
   private static final Instant START = Instant.now();
   private static Environment environment;
 
+  /** Set when building the environment failed: later classes fail at once with the same cause. */
+  private static RuntimeException setupFailure;
+
   @Override
   public void beforeAll(ExtensionContext context) {
+    if (setupFailure != null) {
+      throw new IllegalStateException("the e2e environment could not be built", setupFailure);
+    }
+    try {
+      getOrCreate(context);
+    } catch (RuntimeException | Error e) {
+      setupFailure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+      throw e;
+    }
+  }
+
+  private static void getOrCreate(ExtensionContext context) {
     context
         .getRoot()
         .getStore(ExtensionContext.Namespace.create(Suite.class))
