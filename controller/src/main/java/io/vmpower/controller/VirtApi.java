@@ -25,7 +25,8 @@ import java.util.concurrent.TimeoutException;
  *       pending state change request (our earlier start, or the user's);
  *   <li>409 {@code Always does not support manual start requests} (also {@code Once}): the policy
  *       moved to AlwaysOn meanwhile and KubeVirt's runStrategy starts the VM itself;
- *   <li>404: the VM is gone.
+ *   <li>404 {@code virtualmachine.kubevirt.io "NAME" not found}: the VM is gone (a 404 without it
+ *       comes from the API server when virt-api's API is not there, and is retried).
  * </ul>
  *
  * Everything else (including a 409 for a failed JSON-patch test inside virt-api, i.e. a concurrent
@@ -54,6 +55,10 @@ final class VirtApi {
   }
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** virt-api's NotFound for the VM: {@code virtualmachine.kubevirt.io "NAME" not found}. */
+  private static final java.util.regex.Pattern VM_NOT_FOUND =
+      java.util.regex.Pattern.compile("virtualmachines?\\.kubevirt\\.io \"[^\"]*\" not found");
 
   private final KubernetesClient client;
   private final Duration timeout;
@@ -98,7 +103,17 @@ final class VirtApi {
     }
     String message = message(body);
     if (code == 404) {
-      return StartResult.VM_GONE;
+      // Only virt-api's own answer means the VM is gone. The API server answers 404 too when
+      // subresources.kubevirt.io is not served at all (virt-api's APIService missing, KubeVirt
+      // being reinstalled): that start must be retried, not recorded as done.
+      if (VM_NOT_FOUND.matcher(message).find()) {
+        return StartResult.VM_GONE;
+      }
+      throw new StartFailedException(
+          "the API server answered 404 ("
+              + message
+              + "): is KubeVirt's subresources.kubevirt.io API (virt-api) available?",
+          null);
     }
     if (message.contains("VM is already running")) {
       return StartResult.ALREADY_RUNNING;

@@ -42,6 +42,11 @@ class SmallPartsTest {
         .isInstanceOf(VirtApi.StartFailedException.class)
         .hasMessageContaining("500")
         .hasMessageContaining("etcdserver");
+    // The API server's own 404: subresources.kubevirt.io is not served (virt-api missing).
+    assertThatThrownBy(
+            () -> VirtApi.classify(404, status("the server could not find the requested resource")))
+        .isInstanceOf(VirtApi.StartFailedException.class)
+        .hasMessageContaining("subresources.kubevirt.io");
     // virt-api's own JSON-patch test failed: a concurrent state change, look again.
     assertThatThrownBy(
             () -> VirtApi.classify(409, status("jsonpatch test operation does not apply")))
