@@ -135,7 +135,12 @@ public final class VmMutator implements Mutator {
     String requested;
     if (strategy != null && !strategy.isNull() && !policy.runStrategy().equals(strategy.asText())) {
       requested = "spec.runStrategy: " + shorten(strategy.asText());
-    } else if (running != null && !running.isNull() && !runningMatches(running, policy)) {
+    } else if (running != null
+        && !running.isNull()
+        && !runningMatches(running, policy)
+        && oldSpec.has("running")) {
+      // vmpower never stores spec.running, so one that appears was re-sent by an apply of the
+      // user's manifest (virtctl changes runStrategy on such VMs): removed below, not refused.
       requested = "spec.running: " + shorten(running.asText());
     } else {
       return Optional.empty();

@@ -204,10 +204,22 @@ class VmMutatorTest {
     }
 
     @Test
-    void settingRunningAwayFromThePolicyIsDenied() {
-      ObjectNode old = stored("AlwaysOn");
+    void changingRunningAwayFromThePolicyIsDenied() {
+      ObjectNode old = withStrategy(stored("AlwaysOn"), "running", true);
       Verdict.Deny deny = denied(update(old, withStrategy(old, "running", false)));
       assertThat(deny.message()).contains("refusing spec.running: false");
+    }
+
+    @Test
+    void reappliedManifestWithRunningIsStrippedNotDenied() {
+      // kubectl apply of a manifest with running: true, a second time: vmpower removed it the first
+      // time, apply puts it back.
+      ObjectNode old = stored("Manual");
+      ObjectNode reapplied = old.deepCopy();
+      ((ObjectNode) reapplied.get("spec")).put("running", true);
+      Verdict.Allow allow = allowed(update(old, reapplied));
+      assertThat(allow.object()).isEqualTo(old);
+      assertThat(allow.warnings()).singleElement().asString().startsWith("spec.running removed");
     }
 
     @Test
