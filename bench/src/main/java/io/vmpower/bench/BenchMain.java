@@ -1,0 +1,54 @@
+package io.vmpower.bench;
+
+import io.vmpower.bench.webhook.WebhookBenchmark;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code BenchMain webhook|mutation|controller [--smoke|--full] [--out=DIR] [--jar=vmpower.jar]
+ * [--server-jvm="options"]}: runs one benchmark, prints its figures and writes them to {@code
+ * DIR/<name>.md}. {@code --smoke} runs for a few seconds, so that CI proves the benchmark still
+ * runs; its figures are not meant to be quoted.
+ */
+public final class BenchMain {
+  /** The JVM options the server is benchmarked with; the deployment should use the same. */
+  public static final String DEFAULT_SERVER_JVM = "";
+
+  private BenchMain() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0) {
+      System.err.println(
+          "usage: BenchMain webhook|mutation|controller [--smoke|--full] [--out=DIR]");
+      System.exit(2);
+    }
+    Map<String, String> options = new HashMap<>();
+    for (String a : Arrays.copyOfRange(args, 1, args.length)) {
+      int eq = a.indexOf('=');
+      options.put(eq < 0 ? a : a.substring(0, eq), eq < 0 ? "" : a.substring(eq + 1));
+    }
+    boolean smoke = !options.containsKey("--full");
+    Path out = Path.of(options.getOrDefault("--out", "target/bench-results"));
+    String mode = smoke ? "smoke (a few seconds; not a measurement)" : "full";
+    System.out.println("# vmpower benchmark: " + args[0] + " — " + mode);
+    switch (args[0]) {
+      case "webhook" -> {
+        List<String> jvm =
+            Arrays.stream(options.getOrDefault("--server-jvm", DEFAULT_SERVER_JVM).split("\\s+"))
+                .filter(s -> !s.isBlank())
+                .toList();
+        Path jar = Path.of(options.getOrDefault("--jar", "webhook/target/vmpower.jar"));
+        var settings =
+            smoke ? WebhookBenchmark.Settings.smoke(jvm) : WebhookBenchmark.Settings.full(jvm);
+        new WebhookBenchmark(settings, jar, out).run();
+      }
+      default -> {
+        System.err.println("unknown benchmark " + args[0]);
+        System.exit(2);
+      }
+    }
+  }
+}
