@@ -32,6 +32,10 @@ public final class BenchMain {
     }
     boolean smoke = !options.containsKey("--full");
     Path out = Path.of(options.getOrDefault("--out", "target/bench-results"));
+    // Before the first logger exists: logback.xml writes the application's log lines here.
+    // (The controller's test jar brings a logback-test.xml, which would win over logback.xml.)
+    System.setProperty("bench.log", out.resolve(args[0] + ".log").toString());
+    System.setProperty("logback.configurationFile", "bench-logback.xml");
     String mode = smoke ? "smoke (a few seconds; not a measurement)" : "full";
     System.out.println("# vmpower benchmark: " + args[0] + " — " + mode);
     switch (args[0]) {
@@ -45,10 +49,20 @@ public final class BenchMain {
             smoke ? WebhookBenchmark.Settings.smoke(jvm) : WebhookBenchmark.Settings.full(jvm);
         new WebhookBenchmark(settings, jar, out).run();
       }
+      case "mutation" -> io.vmpower.bench.mutation.MutationRunner.run(smoke, out);
+      case "controller" -> {
+        var settings =
+            smoke
+                ? io.vmpower.bench.controller.ControllerScaleBenchmark.Settings.smoke()
+                : io.vmpower.bench.controller.ControllerScaleBenchmark.Settings.full();
+        new io.vmpower.bench.controller.ControllerScaleBenchmark(settings, out).run();
+      }
       default -> {
         System.err.println("unknown benchmark " + args[0]);
         System.exit(2);
       }
     }
+    // Some libraries (the mock server's Vert.x) leave non-daemon threads behind.
+    System.exit(0);
   }
 }

@@ -70,6 +70,7 @@ public final class FakeKubeVirt implements AutoCloseable {
           });
   private final Map<String, AtomicInteger> startRequests = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> starts = new ConcurrentHashMap<>();
+  private final Map<String, long[]> lastStartRequest = new ConcurrentHashMap<>();
   private final AtomicInteger podCounter = new AtomicInteger();
   private final Instant epoch = Instant.now().minusSeconds(86_400);
   private volatile Duration replaceDelay = Duration.ofMillis(100);
@@ -159,6 +160,7 @@ public final class FakeKubeVirt implements AutoCloseable {
     Map<String, String> labels = new HashMap<>(templateLabelsOf(vmi));
     labels.put(Keys.KUBEVIRT_APP, Keys.KUBEVIRT_APP_LAUNCHER);
     labels.put("kubevirt.io/created-by", vmi.getMetadata().getUid());
+    labels.put("vm.kubevirt.io/name", vmi.getMetadata().getName());
     Pod pod =
         new PodBuilder()
             .withNewMetadata()
@@ -295,6 +297,7 @@ public final class FakeKubeVirt implements AutoCloseable {
   private MockResponse virtApiStart(Matcher path) {
     String ns = path.group(1);
     String name = path.group(2);
+    lastStartRequest.put(ns + "/" + name, new long[] {System.nanoTime(), dispatcher.crudNanos()});
     startRequests.computeIfAbsent(ns + "/" + name, k -> new AtomicInteger()).incrementAndGet();
     MockResponse vmResponse = dispatcher.call(HttpMethod.GET, vmPath(ns, name), null, null);
     if (vmResponse.code() == 404) {
@@ -372,6 +375,14 @@ public final class FakeKubeVirt implements AutoCloseable {
     return n == null ? 0 : n.get();
   }
 
+  /**
+   * When the last start request for the VM arrived ({@link System#nanoTime()}), and {@link
+   * ScriptedDispatcher#crudNanos()} at that moment; zeros if none arrived.
+   */
+  public long[] lastStartRequest(String ns, String name) {
+    return lastStartRequest.getOrDefault(ns + "/" + name, new long[2]);
+  }
+
   /** All start requests, accepted or not. */
   public int startRequests(String ns, String name) {
     AtomicInteger n = startRequests.get(ns + "/" + name);
@@ -400,7 +411,14 @@ public final class FakeKubeVirt implements AutoCloseable {
   }
 
   public List<Pod> pods(String ns, String vmName) {
-    return client.pods().inNamespace(ns).list().getItems().stream()
+    // By label first, as KubeVirt's own lookups do: listing every pod gets slow with many VMs.
+    return client
+        .pods()
+        .inNamespace(ns)
+        .withLabel("vm.kubevirt.io/name", vmName)
+        .list()
+        .getItems()
+        .stream()
         .filter(
             p ->
                 p.getMetadata().getOwnerReferences().stream()
