@@ -45,8 +45,17 @@ public final class BenchMain {
                 .filter(s -> !s.isBlank())
                 .toList();
         Path jar = Path.of(options.getOrDefault("--jar", "webhook/target/vmpower.jar"));
-        var settings =
+        var base =
             smoke ? WebhookBenchmark.Settings.smoke(jvm) : WebhookBenchmark.Settings.full(jvm);
+        // Overrides, for profiling runs.
+        var settings =
+            new WebhookBenchmark.Settings(
+                Integer.parseInt(options.getOrDefault("--connections", "" + base.connections())),
+                Double.parseDouble(options.getOrDefault("--warmup", "" + base.warmupSeconds())),
+                Double.parseDouble(options.getOrDefault("--seconds", "" + base.seconds())),
+                Integer.parseInt(options.getOrDefault("--rounds", "" + base.rounds())),
+                Integer.parseInt(options.getOrDefault("--restarts", "" + base.restarts())),
+                jvm);
         new WebhookBenchmark(settings, jar, out).run();
       }
       case "mutation" -> io.vmpower.bench.mutation.MutationRunner.run(smoke, out);

@@ -133,6 +133,17 @@ public final class ScriptedDispatcher extends io.fabric8.mockwebserver.http.Disp
     return response;
   }
 
+  /** Puts an object into the store as a create would, without a request or watch events. */
+  void store(String collectionPath, io.fabric8.kubernetes.api.model.HasMetadata object) {
+    String json = io.fabric8.kubernetes.client.utils.Serialization.asJson(object);
+    var extractor = crud.getAttributeExtractor();
+    crud.getMap()
+        .put(
+            io.fabric8.mockwebserver.crud.AttributeSet.merge(
+                extractor.fromPath(collectionPath), extractor.fromResource(json)),
+            json);
+  }
+
   /** In-process call to the stored state, for the KubeVirt stand-in (no HTTP, no event loop). */
   MockResponse call(HttpMethod method, String path, String contentType, String body) {
     Headers.Builder headers = Headers.builder();
