@@ -46,11 +46,24 @@ public final class MockCluster implements AutoCloseable {
   private final List<KubernetesClient> clients = new ArrayList<>();
 
   public MockCluster() {
+    this(false);
+  }
+
+  /**
+   * For many objects: the store indexed by name ({@link IndexedCrudDispatcher}), so that a request
+   * for one object does not scan all of them.
+   */
+  public static MockCluster indexed() {
+    return new MockCluster(true);
+  }
+
+  private MockCluster(boolean indexed) {
+    List<CustomResourceDefinitionContext> crds =
+        List.of(
+            crd("virtualmachines", "VirtualMachine", true),
+            crd("virtualmachineinstances", "VirtualMachineInstance", false));
     KubernetesCrudDispatcher crud =
-        new KubernetesCrudDispatcher(
-            List.of(
-                crd("virtualmachines", "VirtualMachine", true),
-                crd("virtualmachineinstances", "VirtualMachineInstance", false)));
+        indexed ? new IndexedCrudDispatcher(crds) : new KubernetesCrudDispatcher(crds);
     dispatcher = new ScriptedDispatcher(crud);
     server =
         new KubernetesMockServer(
