@@ -15,7 +15,9 @@ import java.util.Map;
  */
 public final class BenchMain {
   /** The JVM options the server is benchmarked with; the deployment should use the same. */
-  public static final String DEFAULT_SERVER_JVM = "";
+  public static final String DEFAULT_SERVER_JVM =
+      "-XX:+UseSerialGC -Xms32m -Xmx128m -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=64m"
+          + " -Xss512k";
 
   private BenchMain() {}
 

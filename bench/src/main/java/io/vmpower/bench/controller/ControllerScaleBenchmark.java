@@ -55,6 +55,7 @@ public final class ControllerScaleBenchmark {
   private final Settings settings;
   private final Path out;
   private final StringBuilder report = new StringBuilder();
+  private final Map<String, String> pods = new java.util.concurrent.ConcurrentHashMap<>();
   private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
   private final OperatingSystemMXBean os =
       (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -158,7 +159,7 @@ public final class ControllerScaleBenchmark {
         done.add(
             pool.submit(
                 () -> {
-                  kubevirt.preload(NS, name, policy);
+                  pods.put(name, kubevirt.preload(NS, name, policy));
                 }));
       }
       for (Future<?> f : done) {
@@ -253,15 +254,7 @@ public final class ControllerScaleBenchmark {
       i++;
       String name = name(vm);
       var vmi = kubevirt.vmi(NS, name);
-      var pod =
-          cluster
-              .admin()
-              .pods()
-              .inNamespace(NS)
-              .withLabel("kubevirt.io/created-by", vmi.getMetadata().getUid())
-              .list()
-              .getItems()
-              .get(0);
+      var pod = cluster.admin().pods().inNamespace(NS).withName(pods.get(name)).get();
       kubevirt.terminatePod(pod, FakeKubeVirt.RESET_MESSAGE);
       long mock0 = cluster.faults().crudNanos();
       long t0 = System.nanoTime();

@@ -217,9 +217,9 @@ public final class FakeKubeVirt implements AutoCloseable {
    * A running managed VM (VM, VMI, injected pod) written straight into the mock server's store,
    * without requests or watch events: how the scale benchmark fills the cluster before the
    * controller starts (creating 30,000 objects over HTTP takes the mock server, which scans its
-   * whole store per request, far too long).
+   * whole store per request, far too long). Returns the pod's name.
    */
-  public void preload(String ns, String name, String policy) {
+  public String preload(String ns, String name, String policy) {
     int n = preloaded.incrementAndGet();
     GenericKubernetesResource vm = vmObject(ns, name, policy, Map.of());
     stamp(vm, n, 'a');
@@ -230,6 +230,7 @@ public final class FakeKubeVirt implements AutoCloseable {
     Pod pod = podObject(vmi, true);
     stamp(pod, n, 'c');
     dispatcher.store("/api/v1/namespaces/" + ns + "/pods", pod);
+    return pod.getMetadata().getName();
   }
 
   /** What the API server adds on create. */

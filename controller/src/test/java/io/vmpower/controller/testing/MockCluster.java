@@ -44,6 +44,7 @@ public final class MockCluster implements AutoCloseable {
   private final KubernetesClient admin;
   private final FakeKubeVirt kubevirt;
   private final List<KubernetesClient> clients = new ArrayList<>();
+  private final int requestTimeoutMillis;
 
   public MockCluster() {
     this(false);
@@ -58,6 +59,8 @@ public final class MockCluster implements AutoCloseable {
   }
 
   private MockCluster(boolean indexed) {
+    // With many objects a list still scans them all: give clients time for that.
+    this.requestTimeoutMillis = indexed ? 30_000 : 1_000;
     List<CustomResourceDefinitionContext> crds =
         List.of(
             crd("virtualmachines", "VirtualMachine", true),
@@ -91,14 +94,17 @@ public final class MockCluster implements AutoCloseable {
         .build();
   }
 
-  /** A client of its own (User-Agent {@code name}), short timeouts, no client-side retries. */
+  /**
+   * A client of its own (User-Agent {@code name}), short timeouts (1 s; 30 s for {@link
+   * #indexed()}), no client-side retries.
+   */
   public KubernetesClient client(String name) {
     Config config =
         new ConfigBuilder(Config.empty())
             .withMasterUrl(server.url("/"))
             .withNamespace("default")
             .withUserAgent(name)
-            .withRequestTimeout(1_000)
+            .withRequestTimeout(requestTimeoutMillis)
             .withConnectionTimeout(1_000)
             .withRequestRetryBackoffLimit(0)
             .withWatchReconnectInterval(100)
