@@ -70,7 +70,9 @@ public final class FakeKubeVirt implements AutoCloseable {
           });
   private final Map<String, AtomicInteger> startRequests = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> starts = new ConcurrentHashMap<>();
+  private final Map<String, long[]> lastStartRequest = new ConcurrentHashMap<>();
   private final AtomicInteger podCounter = new AtomicInteger();
+  private final AtomicInteger preloaded = new AtomicInteger();
   private final Instant epoch = Instant.now().minusSeconds(86_400);
   private volatile Duration replaceDelay = Duration.ofMillis(100);
 
@@ -90,35 +92,39 @@ public final class FakeKubeVirt implements AutoCloseable {
   /** A VM with the policy annotation and the runStrategy the VM webhook would have set. */
   public GenericKubernetesResource createVm(
       String ns, String name, String policy, Map<String, String> annotations) {
+    GenericKubernetesResource vm = vmObject(ns, name, policy, annotations);
+    return client.genericKubernetesResources(VM).inNamespace(ns).resource(vm).create();
+  }
+
+  private static GenericKubernetesResource vmObject(
+      String ns, String name, String policy, Map<String, String> annotations) {
     Map<String, String> all = new HashMap<>(annotations);
     String strategy = "Manual";
     if (policy != null) {
       all.put(Keys.RUN_POLICY, policy);
       strategy = RunPolicy.parse(policy).orElseThrow().policy().runStrategy();
     }
-    GenericKubernetesResource vm =
-        new GenericKubernetesResourceBuilder()
-            .withApiVersion("kubevirt.io/v1")
-            .withKind("VirtualMachine")
-            .withNewMetadata()
-            .withNamespace(ns)
-            .withName(name)
-            .withAnnotations(all)
-            .endMetadata()
-            .withAdditionalProperties(
+    return new GenericKubernetesResourceBuilder()
+        .withApiVersion("kubevirt.io/v1")
+        .withKind("VirtualMachine")
+        .withNewMetadata()
+        .withNamespace(ns)
+        .withName(name)
+        .withAnnotations(all)
+        .endMetadata()
+        .withAdditionalProperties(
+            Map.of(
+                "spec",
                 Map.of(
-                    "spec",
+                    "runStrategy",
+                    strategy,
+                    "template",
                     Map.of(
-                        "runStrategy",
-                        strategy,
-                        "template",
+                        "metadata",
                         Map.of(
-                            "metadata",
-                            Map.of(
-                                "labels",
-                                policy == null ? Map.of() : Map.of(Keys.RUN_POLICY, policy))))))
-            .build();
-    return client.genericKubernetesResources(VM).inNamespace(ns).resource(vm).create();
+                            "labels",
+                            policy == null ? Map.of() : Map.of(Keys.RUN_POLICY, policy))))))
+        .build();
   }
 
   /** Starts the VM: a Running VMI and its (injected) virt-launcher pod. */
@@ -127,38 +133,48 @@ public final class FakeKubeVirt implements AutoCloseable {
   }
 
   public GenericKubernetesResource run(String ns, String name, boolean injected) {
-    GenericKubernetesResource vm = vm(ns, name);
-    GenericKubernetesResource vmi =
-        new GenericKubernetesResourceBuilder()
-            .withApiVersion("kubevirt.io/v1")
-            .withKind("VirtualMachineInstance")
-            .withNewMetadata()
-            .withNamespace(ns)
-            .withName(name)
-            .withLabels(templateLabels(vm))
-            .withOwnerReferences(
-                new OwnerReferenceBuilder()
-                    .withApiVersion("kubevirt.io/v1")
-                    .withKind("VirtualMachine")
-                    .withName(name)
-                    .withUid(vm.getMetadata().getUid())
-                    .withController(true)
-                    .build())
-            .endMetadata()
-            .withAdditionalProperties(Map.of("status", Map.of("phase", "Running")))
-            .build();
+    GenericKubernetesResource vmi = vmiObject(vm(ns, name));
     vmi = client.genericKubernetesResources(VMI).inNamespace(ns).resource(vmi).create();
     newPod(vmi, injected);
     return vmi;
   }
 
+  private static GenericKubernetesResource vmiObject(GenericKubernetesResource vm) {
+    String ns = vm.getMetadata().getNamespace();
+    String name = vm.getMetadata().getName();
+    return new GenericKubernetesResourceBuilder()
+        .withApiVersion("kubevirt.io/v1")
+        .withKind("VirtualMachineInstance")
+        .withNewMetadata()
+        .withNamespace(ns)
+        .withName(name)
+        .withLabels(templateLabels(vm))
+        .withOwnerReferences(
+            new OwnerReferenceBuilder()
+                .withApiVersion("kubevirt.io/v1")
+                .withKind("VirtualMachine")
+                .withName(name)
+                .withUid(vm.getMetadata().getUid())
+                .withController(true)
+                .build())
+        .endMetadata()
+        .withAdditionalProperties(Map.of("status", Map.of("phase", "Running")))
+        .build();
+  }
+
   /** A new virt-launcher pod for the VMI, Running (a VMI's first pod or a migration target). */
   public Pod newPod(GenericKubernetesResource vmi, boolean injected) {
+    Pod pod = podObject(vmi, injected);
+    return client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create();
+  }
+
+  private Pod podObject(GenericKubernetesResource vmi, boolean injected) {
     String ns = vmi.getMetadata().getNamespace();
     int n = podCounter.incrementAndGet();
     Map<String, String> labels = new HashMap<>(templateLabelsOf(vmi));
     labels.put(Keys.KUBEVIRT_APP, Keys.KUBEVIRT_APP_LAUNCHER);
     labels.put("kubevirt.io/created-by", vmi.getMetadata().getUid());
+    labels.put("vm.kubevirt.io/name", vmi.getMetadata().getName());
     Pod pod =
         new PodBuilder()
             .withNewMetadata()
@@ -194,7 +210,38 @@ public final class FakeKubeVirt implements AutoCloseable {
                     .build())
             .endStatus()
             .build();
-    return client.pods().inNamespace(ns).resource(pod).create();
+    return pod;
+  }
+
+  /**
+   * A running managed VM (VM, VMI, injected pod) written straight into the mock server's store,
+   * without requests or watch events: how the scale benchmark fills the cluster before the
+   * controller starts (creating 30,000 objects over HTTP takes the mock server, which scans its
+   * whole store per request, far too long). Returns the pod's name.
+   */
+  public String preload(String ns, String name, String policy) {
+    int n = preloaded.incrementAndGet();
+    GenericKubernetesResource vm = vmObject(ns, name, policy, Map.of());
+    stamp(vm, n, 'a');
+    dispatcher.store("/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines", vm);
+    GenericKubernetesResource vmi = vmiObject(vm);
+    stamp(vmi, n, 'b');
+    dispatcher.store("/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachineinstances", vmi);
+    Pod pod = podObject(vmi, true);
+    stamp(pod, n, 'c');
+    dispatcher.store("/api/v1/namespaces/" + ns + "/pods", pod);
+    return pod.getMetadata().getName();
+  }
+
+  /** What the API server adds on create. */
+  private void stamp(io.fabric8.kubernetes.api.model.HasMetadata o, int n, char kind) {
+    var m = o.getMetadata();
+    m.setUid(String.format("%08x-0000-4000-8000-%c%011d", n, kind, n));
+    m.setResourceVersion("1");
+    if (m.getCreationTimestamp() == null) {
+      m.setCreationTimestamp(epoch.toString());
+    }
+    m.setGeneration(1L);
   }
 
   // ---- what guests and the infrastructure do -----------------------------------------------
@@ -295,6 +342,7 @@ public final class FakeKubeVirt implements AutoCloseable {
   private MockResponse virtApiStart(Matcher path) {
     String ns = path.group(1);
     String name = path.group(2);
+    lastStartRequest.put(ns + "/" + name, new long[] {System.nanoTime(), dispatcher.crudNanos()});
     startRequests.computeIfAbsent(ns + "/" + name, k -> new AtomicInteger()).incrementAndGet();
     MockResponse vmResponse = dispatcher.call(HttpMethod.GET, vmPath(ns, name), null, null);
     if (vmResponse.code() == 404) {
@@ -372,6 +420,14 @@ public final class FakeKubeVirt implements AutoCloseable {
     return n == null ? 0 : n.get();
   }
 
+  /**
+   * When the last start request for the VM arrived ({@link System#nanoTime()}), and {@link
+   * ScriptedDispatcher#crudNanos()} at that moment; zeros if none arrived.
+   */
+  public long[] lastStartRequest(String ns, String name) {
+    return lastStartRequest.getOrDefault(ns + "/" + name, new long[2]);
+  }
+
   /** All start requests, accepted or not. */
   public int startRequests(String ns, String name) {
     AtomicInteger n = startRequests.get(ns + "/" + name);
@@ -400,7 +456,14 @@ public final class FakeKubeVirt implements AutoCloseable {
   }
 
   public List<Pod> pods(String ns, String vmName) {
-    return client.pods().inNamespace(ns).list().getItems().stream()
+    // By label first, as KubeVirt's own lookups do: listing every pod gets slow with many VMs.
+    return client
+        .pods()
+        .inNamespace(ns)
+        .withLabel("vm.kubevirt.io/name", vmName)
+        .list()
+        .getItems()
+        .stream()
         .filter(
             p ->
                 p.getMetadata().getOwnerReferences().stream()

@@ -44,13 +44,29 @@ public final class MockCluster implements AutoCloseable {
   private final KubernetesClient admin;
   private final FakeKubeVirt kubevirt;
   private final List<KubernetesClient> clients = new ArrayList<>();
+  private final int requestTimeoutMillis;
 
   public MockCluster() {
+    this(false);
+  }
+
+  /**
+   * For many objects: the store indexed by name ({@link IndexedCrudDispatcher}), so that a request
+   * for one object does not scan all of them.
+   */
+  public static MockCluster indexed() {
+    return new MockCluster(true);
+  }
+
+  private MockCluster(boolean indexed) {
+    // With many objects a list still scans them all: give clients time for that.
+    this.requestTimeoutMillis = indexed ? 30_000 : 1_000;
+    List<CustomResourceDefinitionContext> crds =
+        List.of(
+            crd("virtualmachines", "VirtualMachine", true),
+            crd("virtualmachineinstances", "VirtualMachineInstance", false));
     KubernetesCrudDispatcher crud =
-        new KubernetesCrudDispatcher(
-            List.of(
-                crd("virtualmachines", "VirtualMachine", true),
-                crd("virtualmachineinstances", "VirtualMachineInstance", false)));
+        indexed ? new IndexedCrudDispatcher(crds) : new KubernetesCrudDispatcher(crds);
     dispatcher = new ScriptedDispatcher(crud);
     server =
         new KubernetesMockServer(
@@ -78,14 +94,17 @@ public final class MockCluster implements AutoCloseable {
         .build();
   }
 
-  /** A client of its own (User-Agent {@code name}), short timeouts, no client-side retries. */
+  /**
+   * A client of its own (User-Agent {@code name}), short timeouts (1 s; 30 s for {@link
+   * #indexed()}), no client-side retries.
+   */
   public KubernetesClient client(String name) {
     Config config =
         new ConfigBuilder(Config.empty())
             .withMasterUrl(server.url("/"))
             .withNamespace("default")
             .withUserAgent(name)
-            .withRequestTimeout(1_000)
+            .withRequestTimeout(requestTimeoutMillis)
             .withConnectionTimeout(1_000)
             .withRequestRetryBackoffLimit(0)
             .withWatchReconnectInterval(100)

@@ -36,6 +36,8 @@ public final class ScriptedDispatcher extends io.fabric8.mockwebserver.http.Disp
   private final List<Fault> faults = new CopyOnWriteArrayList<>();
   private final Set<WebSocket> watches = ConcurrentHashMap.newKeySet();
   private final List<String> writes = new CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.LongAdder crudNanos =
+      new java.util.concurrent.atomic.LongAdder();
   private volatile Function<Matcher, MockResponse> startHandler = m -> status(404, "no KubeVirt");
 
   ScriptedDispatcher(KubernetesCrudDispatcher crud) {
@@ -121,12 +123,25 @@ public final class ScriptedDispatcher extends io.fabric8.mockwebserver.http.Disp
     if (start.matches() && "PUT".equals(request.getMethod())) {
       return startHandler.apply(start);
     }
+    long started = System.nanoTime();
     MockResponse response = crud.dispatch(request);
+    crudNanos.add(System.nanoTime() - started);
     WebSocketListener listener = response.getWebSocketListener();
     if (listener != null) {
       response.withWebSocketUpgrade(new Tracking(listener));
     }
     return response;
+  }
+
+  /** Puts an object into the store as a create would, without a request or watch events. */
+  void store(String collectionPath, io.fabric8.kubernetes.api.model.HasMetadata object) {
+    String json = io.fabric8.kubernetes.client.utils.Serialization.asJson(object);
+    var extractor = crud.getAttributeExtractor();
+    crud.getMap()
+        .put(
+            io.fabric8.mockwebserver.crud.AttributeSet.merge(
+                extractor.fromPath(collectionPath), extractor.fromResource(json)),
+            json);
   }
 
   /** In-process call to the stored state, for the KubeVirt stand-in (no HTTP, no event loop). */
@@ -139,7 +154,20 @@ public final class ScriptedDispatcher extends io.fabric8.mockwebserver.http.Disp
     if (body != null) {
       buffer.write(body.getBytes(StandardCharsets.UTF_8));
     }
-    return crud.dispatch(new RecordedRequest("HTTP/1.1", method, path, headers.build(), buffer));
+    long started = System.nanoTime();
+    try {
+      return crud.dispatch(new RecordedRequest("HTTP/1.1", method, path, headers.build(), buffer));
+    } finally {
+      crudNanos.add(System.nanoTime() - started);
+    }
+  }
+
+  /**
+   * Time spent so far inside the stored-state (CRUD) handling of all requests, for benchmarks: the
+   * mock server scans every stored object per request, which dominates at scale.
+   */
+  public long crudNanos() {
+    return crudNanos.sum();
   }
 
   static MockResponse status(int code, String message) {

@@ -38,6 +38,8 @@ public class AdmissionEndpoints {
   private final MeterRegistry meters;
   private final int maxRequestBytes;
   private final Duration bodyTimeout;
+  private final java.util.concurrent.ConcurrentMap<String, Timer> timers =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public AdmissionEndpoints(
       AdmissionHandlers handlers, MeterRegistry meters, WebhookSettings settings) {
@@ -132,14 +134,21 @@ public class AdmissionEndpoints {
             + (declared > 0 ? " (Content-Length " + declared + ")" : ""));
   }
 
+  /** One timer per endpoint and decision, looked up without building a meter id per review. */
+  private Timer timer(String endpoint, String decision) {
+    return timers.computeIfAbsent(
+        endpoint + '\n' + decision,
+        k ->
+            Timer.builder("vmpower.webhook.requests")
+                .description("Admission reviews answered, by endpoint and decision")
+                .tag("endpoint", endpoint)
+                .tag("decision", decision)
+                .register(meters));
+  }
+
   private void record(String endpoint, AdmissionHandler.Result result, long nanos) {
     var s = result.summary();
-    Timer.builder("vmpower.webhook.requests")
-        .description("Admission reviews answered, by endpoint and decision")
-        .tag("endpoint", endpoint)
-        .tag("decision", s.decision())
-        .register(meters)
-        .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    timer(endpoint, s.decision()).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     var event =
         (result.httpStatus() == 200 ? log.atInfo() : log.atWarn())
             .addKeyValue("endpoint", endpoint)

@@ -113,7 +113,11 @@ public final class VmMutator implements Mutator {
   }
 
   private static Verdict allow(JsonNode original, JsonNode copy, List<String> warnings) {
-    return new Verdict.Allow(copy, warnings, copy.equals(original) ? "unchanged" : "mutated");
+    // An unchanged VM (most UPDATEs) is answered with the submitted tree itself, so the handler
+    // skips computing a diff that would be empty.
+    return copy.equals(original)
+        ? new Verdict.Allow(original, warnings, "unchanged")
+        : new Verdict.Allow(copy, warnings, "mutated");
   }
 
   /**
