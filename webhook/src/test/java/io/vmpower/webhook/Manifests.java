@@ -1,6 +1,5 @@
 package io.vmpower.webhook;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
@@ -62,9 +61,5 @@ public final class Manifests {
         """
             .formatted(name, annotations.stripTrailing(), strategyLines, name)
             .replace("\n\nspec:", "\nspec:"));
-  }
-
-  public static JsonNode at(JsonNode node, String pointer) {
-    return node.at(pointer);
   }
 }

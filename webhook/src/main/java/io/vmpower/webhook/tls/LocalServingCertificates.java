@@ -4,7 +4,6 @@ import io.vmpower.certs.CertificateBundle;
 import io.vmpower.certs.CertificateIssuer;
 import io.vmpower.certs.LocalCertificateStore;
 import io.vmpower.certs.ServingIdentity;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -49,10 +48,6 @@ public final class LocalServingCertificates implements ServingCertificates {
         .addKeyValue("certificateFile", store.certificateFile().toString())
         .addKeyValue("notAfter", current.notAfter().toString())
         .log("serving with local certificates; clients verify with the CA in caFile");
-  }
-
-  public Path caFile() {
-    return store.caFile();
   }
 
   @Override

@@ -172,18 +172,7 @@ class OperationsTest {
   }
 
   private static java.math.BigInteger servedSerial(int port, Path trust) throws Exception {
-    var context = javax.net.ssl.SSLContext.getInstance("TLS");
-    var store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
-    store.load(null, null);
-    int i = 0;
-    for (var cert : Pem.readCertificates(Files.readString(trust))) {
-      store.setCertificateEntry("ca" + i++, cert);
-    }
-    var tmf =
-        javax.net.ssl.TrustManagerFactory.getInstance(
-            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(store);
-    context.init(null, tmf.getTrustManagers(), null);
+    var context = TlsClients.context(trust, null);
     try (SSLSocket socket =
         (SSLSocket) context.getSocketFactory().createSocket("localhost", port)) {
       var parameters = socket.getSSLParameters();
@@ -202,16 +191,7 @@ class OperationsTest {
     var app = start(certs);
     int port = port(app, "local.server.port");
     byte[] review = bytes(vmReview("slow", "CREATE", vm("db", "Manual", ""), null));
-    var context = javax.net.ssl.SSLContext.getInstance("TLS");
-    var store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
-    store.load(null, null);
-    store.setCertificateEntry(
-        "ca", Pem.readCertificates(Files.readString(certs.resolve("ca.crt"))).get(0));
-    var tmf =
-        javax.net.ssl.TrustManagerFactory.getInstance(
-            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(store);
-    context.init(null, tmf.getTrustManagers(), null);
+    var context = TlsClients.context(certs.resolve("ca.crt"), null);
     try (SSLSocket socket =
         (SSLSocket) context.getSocketFactory().createSocket("localhost", port)) {
       socket.setSoTimeout(30_000);

@@ -10,15 +10,12 @@ import io.vmpower.certs.ServingIdentity;
 import io.vmpower.webhook.tls.LocalServingCertificates;
 import java.math.BigInteger;
 import java.nio.file.Files;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
@@ -27,17 +24,7 @@ class TlsReloadTest extends HttpsApplicationTest {
   @Autowired io.vmpower.webhook.tls.ServingCertificates certificates;
 
   private X509Certificate served(String... protocols) throws Exception {
-    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-    trust.load(null, null);
-    try (var in = Files.newInputStream(CERT_DIR.resolve("ca.crt"))) {
-      trust.setCertificateEntry(
-          "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, tmf.getTrustManagers(), null);
+    SSLContext context = TlsClients.context(CERT_DIR.resolve("ca.crt"), null);
     try (SSLSocket socket =
         (SSLSocket) context.getSocketFactory().createSocket("localhost", port)) {
       SSLParameters parameters = socket.getSSLParameters();

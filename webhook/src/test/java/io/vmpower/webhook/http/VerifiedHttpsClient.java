@@ -1,20 +1,14 @@
 package io.vmpower.webhook.http;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * An HTTPS client that trusts only the given CA and checks the host name, as the API server does
@@ -25,19 +19,7 @@ public final class VerifiedHttpsClient {
 
   public VerifiedHttpsClient(Path caFile) {
     try {
-      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-      trust.load(null, null);
-      try (InputStream in = Files.newInputStream(caFile)) {
-        int i = 0;
-        for (var cert : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-          trust.setCertificateEntry("ca-" + i++, (X509Certificate) cert);
-        }
-      }
-      TrustManagerFactory tmf =
-          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      tmf.init(trust);
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, tmf.getTrustManagers(), null);
+      SSLContext context = TlsClients.context(caFile, null);
       SSLParameters parameters = new SSLParameters();
       parameters.setEndpointIdentificationAlgorithm("HTTPS");
       this.client =
@@ -68,9 +50,5 @@ public final class VerifiedHttpsClient {
     return client.send(
         HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).GET().build(),
         HttpResponse.BodyHandlers.ofString());
-  }
-
-  public HttpClient raw() {
-    return client;
   }
 }
