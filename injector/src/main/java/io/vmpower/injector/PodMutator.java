@@ -8,11 +8,13 @@ import io.vmpower.api.Keys;
 import io.vmpower.api.VmPowerVersion;
 import io.vmpower.api.admission.AdmissionInput;
 import io.vmpower.api.admission.Mutator;
+import io.vmpower.api.admission.TreeEdit;
 import io.vmpower.api.admission.Verdict;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Makes the {@code compute} container of a managed virt-launcher pod start the domain monitor
@@ -145,21 +147,31 @@ public final class PodMutator implements Mutator {
       return skip(pod, Skip.MALFORMED);
     }
 
-    ObjectNode copy = pod.deepCopy();
-    ObjectNode copyCompute = (ObjectNode) copy.path("spec").path("containers").get(computeIndex);
-    ArrayNode injected = copyCompute.putArray("command");
+    TreeEdit edit = new TreeEdit((ObjectNode) pod);
+    ObjectNode copy = edit.root();
+    ArrayNode copyContainers = edit.array(edit.object(copy, "spec"), "containers");
+    ObjectNode copyCompute = edit.object(copyContainers, computeIndex);
+    ArrayNode injected = edit.newArray(copyCompute, "command");
     for (String part : launchCommand(compute)) {
       injected.add(part);
     }
     injected.addAll((ArrayNode) command);
     ObjectNode copyMetadata =
-        copy.get("metadata") instanceof ObjectNode m ? m : copy.putObject("metadata");
+        copy.get("metadata") instanceof ObjectNode
+            ? edit.object(copy, "metadata")
+            : edit.newObject(copy, "metadata");
     ObjectNode copyAnnotations =
-        copyMetadata.get("annotations") instanceof ObjectNode a
-            ? a
-            : copyMetadata.putObject("annotations");
+        copyMetadata.get("annotations") instanceof ObjectNode
+            ? edit.object(copyMetadata, "annotations")
+            : edit.newObject(copyMetadata, "annotations");
     copyAnnotations.put(Keys.INJECTION_STATUS, statusAnnotation);
     return new Verdict.Allow(copy, List.of(), "mutated");
+  }
+
+  /** The wrapper for the default termination log: the same instance in every patch. */
+  @Override
+  public Set<String> recurringStrings() {
+    return Set.of(defaultWrapper);
   }
 
   /** The argv prefix placed before the launcher's original command. */

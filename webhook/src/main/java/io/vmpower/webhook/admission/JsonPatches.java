@@ -27,6 +27,9 @@ public final class JsonPatches {
   }
 
   private static void diff(String path, JsonNode before, JsonNode after, ArrayNode operations) {
+    if (before == after) {
+      return; // shared by a copy-on-write edit (TreeEdit): nothing below can differ
+    }
     if (before.isObject() && after.isObject()) {
       for (Iterator<String> names = before.fieldNames(); names.hasNext(); ) {
         String name = names.next();

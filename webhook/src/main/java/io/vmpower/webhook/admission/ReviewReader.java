@@ -158,7 +158,7 @@ public final class ReviewReader {
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
     ByteBuffer in = ByteBuffer.wrap(body);
-    CharBuffer out = CharBuffer.allocate(8192);
+    CharBuffer out = CharBuffer.allocate(1024); // decoded only to be dropped: kept small
     while (true) {
       CoderResult result = decoder.decode(in, out, true);
       if (result.isError()) {

@@ -94,9 +94,12 @@ public class AdmissionEndpoints {
     // byte every few seconds would hold this thread for as long as it likes. The deadline bounds
     // the whole body (RELIABILITY.md, finding 3).
     long deadline = System.nanoTime() + bodyTimeout.toNanos();
-    // grows with what arrives: a declared length alone must not reserve memory
-    ByteArrayOutputStream body = new ByteArrayOutputStream(64 * 1024);
-    byte[] chunk = new byte[16 * 1024];
+    // Grows with what arrives beyond 64 KB: a declared length alone must not reserve much memory.
+    // Below that, the declared length sizes the buffer (the API server always sends one), so a
+    // review costs one copy of its body, not 80 KB of buffers.
+    int initial = declared > 0 && declared <= 64 * 1024 ? (int) declared : 8 * 1024;
+    ByteArrayOutputStream body = new ByteArrayOutputStream(initial);
+    byte[] chunk = new byte[Math.min(initial, 16 * 1024)];
     try (InputStream in = request.getInputStream()) {
       int n;
       while ((n = in.read(chunk)) >= 0) {

@@ -6,6 +6,7 @@ import io.vmpower.api.Keys;
 import io.vmpower.api.RunPolicy;
 import io.vmpower.api.admission.AdmissionInput;
 import io.vmpower.api.admission.Mutator;
+import io.vmpower.api.admission.TreeEdit;
 import io.vmpower.api.admission.Verdict;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,8 +16,8 @@ import java.util.stream.Collectors;
 
 /**
  * Turns a VirtualMachine's run policy annotation into KubeVirt's {@code spec.runStrategy}
- * (DESIGN.md section 2). Works on a copy of the submitted tree, so every field it does not own
- * survives as is.
+ * (DESIGN.md section 2). Works on a copy-on-write edit of the submitted tree ({@link TreeEdit}), so
+ * every field it does not own survives as is.
  */
 public final class VmMutator implements Mutator {
 
@@ -65,10 +66,11 @@ public final class VmMutator implements Mutator {
       }
     }
 
-    ObjectNode copy = vm.deepCopy();
+    TreeEdit edit = new TreeEdit((ObjectNode) vm);
+    ObjectNode copy = edit.root();
     List<String> warnings = new ArrayList<>();
     if (parsed.get().alias()) {
-      annotations(copy).put(Keys.RUN_POLICY, policy.value());
+      annotations(edit).put(Keys.RUN_POLICY, policy.value());
       warnings.add(
           Keys.RUN_POLICY
               + ": "
@@ -76,7 +78,7 @@ public final class VmMutator implements Mutator {
               + " is deprecated, stored as "
               + policy.value());
     }
-    ObjectNode spec = objectAt(copy, "spec", "spec");
+    ObjectNode spec = objectAt(edit, copy, "spec", "spec");
     JsonNode running = spec.remove("running");
     if (running != null) {
       warnings.add(
@@ -86,30 +88,31 @@ public final class VmMutator implements Mutator {
               + policy.runStrategy());
     }
     spec.put("runStrategy", policy.runStrategy());
-    ObjectNode template = objectAt(spec, "template", "spec.template");
-    ObjectNode templateMetadata = objectAt(template, "metadata", "spec.template.metadata");
-    objectAt(templateMetadata, "labels", "spec.template.metadata.labels")
+    ObjectNode template = objectAt(edit, spec, "template", "spec.template");
+    ObjectNode templateMetadata = objectAt(edit, template, "metadata", "spec.template.metadata");
+    objectAt(edit, templateMetadata, "labels", "spec.template.metadata.labels")
         .put(Keys.RUN_POLICY, policy.value());
     boolean entersUnlessStopped =
         policy == RunPolicy.ALWAYS_ON_UNLESS_STOPPED_MANUALLY
             && (input.isCreate() || oldPolicy.orElse(null) != policy);
     if (entersUnlessStopped) {
-      annotations(copy).put(Keys.START_PENDING, "true");
+      annotations(edit).put(Keys.START_PENDING, "true");
     } else if (policy != RunPolicy.ALWAYS_ON_UNLESS_STOPPED_MANUALLY) {
-      removeAnnotation(copy, Keys.START_PENDING);
+      removeAnnotation(edit, Keys.START_PENDING);
     }
     return allow(vm, copy, warnings);
   }
 
   /** The policy annotation was removed: the VM is no longer ours. runStrategy stays as it is. */
-  private static Verdict unmanage(JsonNode vm) throws MalformedVm {
-    ObjectNode copy = vm.deepCopy();
-    JsonNode labels = copy.path("spec").path("template").path("metadata").path("labels");
-    if (labels.isObject()) {
-      ((ObjectNode) labels).remove(Keys.RUN_POLICY);
+  private static Verdict unmanage(JsonNode vm) {
+    TreeEdit edit = new TreeEdit((ObjectNode) vm);
+    if (vm.path("spec").path("template").path("metadata").path("labels").has(Keys.RUN_POLICY)) {
+      ObjectNode spec = edit.object(edit.root(), "spec");
+      ObjectNode metadata = edit.object(edit.object(spec, "template"), "metadata");
+      edit.object(metadata, "labels").remove(Keys.RUN_POLICY);
     }
-    removeAnnotation(copy, Keys.START_PENDING);
-    return allow(vm, copy, List.of());
+    removeAnnotation(edit, Keys.START_PENDING);
+    return allow(vm, edit.root(), List.of());
   }
 
   private static Verdict allow(JsonNode original, JsonNode copy, List<String> warnings) {
@@ -214,29 +217,32 @@ public final class VmMutator implements Mutator {
     }
   }
 
-  private static ObjectNode annotations(ObjectNode vm) throws MalformedVm {
-    return objectAt(objectAt(vm, "metadata", "metadata"), "annotations", "metadata.annotations");
+  private static ObjectNode annotations(TreeEdit edit) throws MalformedVm {
+    ObjectNode metadata = objectAt(edit, edit.root(), "metadata", "metadata");
+    return objectAt(edit, metadata, "annotations", "metadata.annotations");
   }
 
-  private static void removeAnnotation(ObjectNode vm, String key) {
-    JsonNode annotations = vm.path("metadata").path("annotations");
-    if (annotations.isObject()) {
-      ((ObjectNode) annotations).remove(key);
+  private static void removeAnnotation(TreeEdit edit, String key) {
+    if (edit.root().path("metadata").path("annotations").has(key)) {
+      edit.object(edit.object(edit.root(), "metadata"), "annotations").remove(key);
     }
   }
 
-  /** The object under {@code field}, created when absent; anything else there is malformed. */
-  private static ObjectNode objectAt(ObjectNode parent, String field, String path)
+  /**
+   * The object under {@code field} of an edited object, as the editor's copy, created when absent;
+   * anything else there is malformed.
+   */
+  private static ObjectNode objectAt(TreeEdit edit, ObjectNode parent, String field, String path)
       throws MalformedVm {
     JsonNode child = parent.get(field);
     if (child == null || child.isNull()) {
-      return parent.putObject(field);
+      return edit.newObject(parent, field);
     }
     if (!child.isObject()) {
       throw new MalformedVm(
           path + " must be an object, got " + child.getNodeType().name().toLowerCase());
     }
-    return (ObjectNode) child;
+    return edit.object(parent, field);
   }
 
   private static String shorten(String s) {
