@@ -17,6 +17,7 @@ public final class VmPowerMain {
       System.setProperty("logback.configurationFile", "logback-cli.xml");
       System.exit(VmPowerCli.run(args));
     }
+    CryptoPreload.start();
     SpringApplication.run(VmPowerApplication.class, args);
   }
 }
