@@ -2,6 +2,7 @@ package io.vmpower.webhook;
 
 import io.vmpower.webhook.cli.VmPowerCli;
 import org.springframework.boot.SpringApplication;
+import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * One jar, two uses: without a command it runs the server; {@code preview} (and {@code help}) run
@@ -18,6 +19,9 @@ public final class VmPowerMain {
       System.exit(VmPowerCli.run(args));
     }
     CryptoPreload.start();
-    SpringApplication.run(VmPowerApplication.class, args);
+    ConfigurableApplicationContext context = SpringApplication.run(VmPowerApplication.class, args);
+    if (TrainingRun.requested(context)) {
+      System.exit(TrainingRun.finish(context));
+    }
   }
 }
