@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The application as it runs in production: {@code java [options] -jar vmpower.jar}, a process of
- * its own (its memory and CPU are read from /proc, apart from the load generator's), with local
- * certificates and the no-op endpoint switched on.
+ * The application as it runs in production: {@code java [options] -jar vmpower.jar} (the executable
+ * jar, or the extracted one with a CDS archive as the image starts it), a process of its own (its
+ * memory and CPU are read from /proc, apart from the load generator's), with local certificates and
+ * the no-op endpoint switched on.
  */
 final class ServerProcess implements AutoCloseable {
   private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -38,7 +39,7 @@ final class ServerProcess implements AutoCloseable {
     int port = freePort();
     int management = freePort();
     List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add(java());
     command.addAll(jvmOptions);
     command.add("-jar");
     command.add(jar.toString());
@@ -71,6 +72,11 @@ final class ServerProcess implements AutoCloseable {
     }
     long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
     return new ServerProcess(process, port, management, certDir, readyMillis);
+  }
+
+  /** The JVM that runs the server: this one's. */
+  static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
   private static boolean ready(URI uri) {
