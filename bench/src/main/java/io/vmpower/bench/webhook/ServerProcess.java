@@ -23,6 +23,15 @@ final class ServerProcess implements AutoCloseable {
   final int managementPort;
   final Path certDir;
   final long readyMillis;
+
+  /** When ready: CPU time of the process and of the thread that runs main (Spring's start). */
+  final long readyCpuMillis;
+
+  final long readyMainThreadCpuMillis;
+
+  /** When ready: resident set size, MiB. */
+  final long readyRssMib;
+
   private final Process process;
 
   private ServerProcess(Process process, int port, int managementPort, Path certDir, long ready) {
@@ -31,6 +40,9 @@ final class ServerProcess implements AutoCloseable {
     this.managementPort = managementPort;
     this.certDir = certDir;
     this.readyMillis = ready;
+    this.readyCpuMillis = cpuNanos() / 1_000_000;
+    this.readyMainThreadCpuMillis = mainThreadCpuNanos() / 1_000_000;
+    this.readyRssMib = rssMib();
   }
 
   /** Starts the server and waits until its readiness probe answers 200. */
@@ -124,13 +136,35 @@ final class ServerProcess implements AutoCloseable {
   /** CPU time (user + system) the server has used so far, in nanoseconds. */
   long cpuNanos() {
     try {
-      String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
-      return ticks * (1_000_000_000L / CLOCK_TICKS);
+      return cpuNanos(Files.readString(Path.of("/proc/" + process.pid() + "/stat")));
     } catch (IOException | RuntimeException e) {
       return -1;
     }
+  }
+
+  /**
+   * CPU time of the threads named "java": the launcher's thread, which only waits, and the one that
+   * runs main; the JIT compilers, GC and Tomcat's threads have names of their own.
+   */
+  long mainThreadCpuNanos() {
+    long sum = 0;
+    try (var tasks = Files.list(Path.of("/proc/" + process.pid() + "/task"))) {
+      for (Path task : tasks.toList()) {
+        String stat = Files.readString(task.resolve("stat"));
+        if (stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).equals("java")) {
+          sum += cpuNanos(stat);
+        }
+      }
+      return sum;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static long cpuNanos(String stat) {
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+    return ticks * (1_000_000_000L / CLOCK_TICKS);
   }
 
   static int freePort() throws IOException {

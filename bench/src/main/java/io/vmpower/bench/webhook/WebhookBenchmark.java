@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
@@ -188,10 +189,8 @@ public final class WebhookBenchmark {
     line("");
     line("load average before: " + Machine.loadAverage());
     List<String> plainCommand = command(settings.serverJvmOptions(), jar);
-    List<Long> plain = new ArrayList<>();
-    List<Long> image = new ArrayList<>();
-    long plainRss = -1;
-    long imageRss = -1;
+    List<ServerProcess> plain = new ArrayList<>();
+    List<ServerProcess> image = new ArrayList<>();
     Path imageJar = null;
     List<String> imageOptions = null;
     Path imageLog = out.resolve("webhook-server-cds.log");
@@ -216,15 +215,13 @@ public final class WebhookBenchmark {
       if (i < settings.restarts()) {
         try (ServerProcess server =
             ServerProcess.start(jar, settings.serverJvmOptions(), certDir, log)) {
-          plain.add(server.readyMillis);
-          plainRss = server.rssMib();
+          plain.add(server);
         }
       }
       if (imageJar != null) {
         try (ServerProcess server =
             ServerProcess.start(imageJar, imageOptions, certDir, imageLog)) {
-          image.add(server.readyMillis);
-          imageRss = server.rssMib();
+          image.add(server);
         }
       }
     }
@@ -238,18 +235,20 @@ public final class WebhookBenchmark {
             + (plain.isEmpty()
                 ? ""
                 : "; restarts with existing certificates "
-                    + plain
+                    + plain.stream().map(p -> p.readyMillis).toList()
                     + " ms, median "
-                    + median(plain)
+                    + median(plain, p -> p.readyMillis)
                     + " ms"));
     line("");
-    line("| way | command | starts (ms) | median ms | RSS after start MiB |");
-    line("|---|---|---|---|---|");
+    line(
+        "| way | command | starts (ms) | median ms | CPU until ready, median ms: main thread /"
+            + " process | RSS when ready, median MiB |");
+    line("|---|---|---|---|---|---|");
     if (!plain.isEmpty()) {
-      line(startRow("`java -jar`", plainCommand, plain, plainRss));
+      line(startRow("`java -jar`", plainCommand, plain));
     }
     if (!image.isEmpty()) {
-      line(startRow("image: extracted + CDS", command(imageOptions, imageJar), image, imageRss));
+      line(startRow("image: extracted + CDS", command(imageOptions, imageJar), image));
     }
     line("");
   }
@@ -284,18 +283,26 @@ public final class WebhookBenchmark {
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
   }
 
-  private static String startRow(String way, List<String> command, List<Long> starts, long rss) {
+  private static String startRow(String way, List<String> command, List<ServerProcess> starts) {
     return "| "
         + way
         + " | `"
         + String.join(" ", command)
         + "` | "
-        + starts.stream().map(String::valueOf).collect(Collectors.joining(", "))
+        + starts.stream().map(p -> String.valueOf(p.readyMillis)).collect(Collectors.joining(", "))
         + " | "
-        + median(starts)
+        + median(starts, p -> p.readyMillis)
         + " | "
-        + rss
+        + median(starts, p -> p.readyMainThreadCpuMillis)
+        + " / "
+        + median(starts, p -> p.readyCpuMillis)
+        + " | "
+        + median(starts, p -> p.readyRssMib)
         + " |";
+  }
+
+  private static <T> long median(List<T> values, ToLongFunction<T> value) {
+    return median(values.stream().map(value::applyAsLong).toList());
   }
 
   /** For the table: paths relative to the working directory, where they are below it. */
