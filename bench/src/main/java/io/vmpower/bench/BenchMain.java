@@ -9,9 +9,10 @@ import java.util.Map;
 
 /**
  * {@code BenchMain webhook|mutation|controller [--smoke|--full] [--out=DIR] [--jar=vmpower.jar]
- * [--server-jvm="options"]}: runs one benchmark, prints its figures and writes them to {@code
- * DIR/<name>.md}. {@code --smoke} runs for a few seconds, so that CI proves the benchmark still
- * runs; its figures are not meant to be quoted.
+ * [--server-jvm="options"] [--cds-script=prepare-cds.sh] [--cds-dir=DIR] [--start-only]}: runs one
+ * benchmark, prints its figures and writes them to {@code DIR/<name>.md}. {@code --smoke} runs for
+ * a few seconds, so that CI proves the benchmark still runs; its figures are not meant to be
+ * quoted.
  */
 public final class BenchMain {
   /** The JVM options the server is benchmarked with; the deployment should use the same. */
@@ -57,8 +58,20 @@ public final class BenchMain {
                 Double.parseDouble(options.getOrDefault("--seconds", "" + base.seconds())),
                 Integer.parseInt(options.getOrDefault("--rounds", "" + base.rounds())),
                 Integer.parseInt(options.getOrDefault("--restarts", "" + base.restarts())),
-                jvm);
-        new WebhookBenchmark(settings, jar, out).run();
+                jvm,
+                options.containsKey("--start-only"));
+        // The image's way to start (extracted jar + CDS archive), prepared by the Dockerfile's
+        // script; --cds-script= (empty) leaves it out.
+        String script =
+            options.getOrDefault("--cds-script", "webhook/src/main/docker/prepare-cds.sh");
+        var imageStart =
+            script.isEmpty()
+                ? null
+                : new WebhookBenchmark.ImageStart(
+                    Path.of(script).toAbsolutePath(),
+                    Path.of(options.getOrDefault("--cds-dir", "bench/target/cds"))
+                        .toAbsolutePath());
+        new WebhookBenchmark(settings, jar, out, imageStart).run();
       }
       case "mutation" -> io.vmpower.bench.mutation.MutationRunner.run(smoke, out);
       case "controller" -> {

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What the chart relies on from the image (no Docker engine here to build it): a numeric non-root
- * user matching the pod's runAsUser, and the entrypoint of the runtime contract.
+ * user matching the pod's runAsUser, the entrypoint of the runtime contract, and a class data
+ * sharing archive the runtime JVM can use.
  */
 class DockerfileTest {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -40,9 +41,32 @@ class DockerfileTest {
     return all.subList(last, all.size());
   }
 
+  /** The instructions from the FROM line of the stage named {@code name} to the next FROM. */
+  private static List<String> stage(String name) throws IOException {
+    List<String> all = instructions();
+    int start = -1;
+    for (int i = 0; i < all.size(); i++) {
+      if (all.get(i).toUpperCase().startsWith("FROM ")) {
+        if (start >= 0) {
+          return all.subList(start, i);
+        }
+        if (all.get(i).endsWith(" AS " + name)) {
+          start = i;
+        }
+      }
+    }
+    assertThat(start).as("stage " + name).isNotNegative();
+    return all.subList(start, all.size());
+  }
+
   @Test
   void isMultiStage() throws IOException {
-    assertThat(instructions()).filteredOn(l -> l.toUpperCase().startsWith("FROM ")).hasSize(2);
+    assertThat(instructions())
+        .filteredOn(l -> l.toUpperCase().startsWith("FROM "))
+        .containsExactly(
+            "FROM ${BUILD_IMAGE} AS build",
+            "FROM ${RUNTIME_IMAGE} AS cds",
+            "FROM ${RUNTIME_IMAGE}");
   }
 
   @Test
@@ -64,11 +88,36 @@ class DockerfileTest {
   void entrypointIsTheRuntimeContract() throws IOException {
     assertThat(finalStage())
         .filteredOn(l -> l.toUpperCase().startsWith("ENTRYPOINT"))
-        .containsExactly("ENTRYPOINT [\"java\", \"-jar\", \"/app/vmpower.jar\"]");
+        .containsExactly(
+            "ENTRYPOINT [\"java\", \"-XX:SharedArchiveFile=/app/vmpower.jsa\", \"-jar\","
+                + " \"/app/vmpower.jar\"]");
     // Built with the wrapper from this checkout, as the README says.
-    assertThat(instructions())
-        .anyMatch(l -> l.contains("./mvnw") && l.contains("-pl webhook -am package"))
-        .anyMatch(l -> l.contains("-Djarmode=tools") && l.contains("extract --layers"));
+    assertThat(stage("build"))
+        .anyMatch(l -> l.contains("./mvnw") && l.contains("-pl webhook -am package"));
+  }
+
+  /**
+   * The archive only serves the JVM that made it and the jar files at the paths it recorded: the
+   * training runs on the runtime image's JDK with the files at /app, through the script the
+   * benchmark measures, and the final stage checks that its JVM accepts the archive.
+   */
+  @Test
+  void classDataSharingArchiveIsMadeWithTheRuntimeJdkForTheRuntimePaths() throws IOException {
+    String script = "webhook/src/main/docker/prepare-cds.sh";
+    assertThat(Files.readString(ROOT.resolve(script))).contains("extract --layers");
+    assertThat(stage("cds"))
+        .anyMatch(l -> l.contains("/src/" + script))
+        .anyMatch(
+            l ->
+                l.startsWith("RUN [")
+                    && l.contains("\"/build/prepare-cds.sh\", \"/build/vmpower.jar\", \"/app\""));
+    assertThat(finalStage())
+        .contains("COPY --from=cds --chown=0:0 /app/vmpower.jsa /app/")
+        .anyMatch(
+            l ->
+                l.startsWith("RUN [\"java\", \"-Xshare:on\"")
+                    && l.contains("\"-XX:SharedArchiveFile=/app/vmpower.jsa\"")
+                    && l.contains("\"-jar\", \"/app/vmpower.jar\""));
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.vmpower.webhook;
 
 import io.vmpower.webhook.cli.VmPowerCli;
 import org.springframework.boot.SpringApplication;
+import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * One jar, two uses: without a command it runs the server; {@code preview} (and {@code help}) run
@@ -17,6 +18,10 @@ public final class VmPowerMain {
       System.setProperty("logback.configurationFile", "logback-cli.xml");
       System.exit(VmPowerCli.run(args));
     }
-    SpringApplication.run(VmPowerApplication.class, args);
+    CryptoPreload.start();
+    ConfigurableApplicationContext context = SpringApplication.run(VmPowerApplication.class, args);
+    if (TrainingRun.requested(context)) {
+      System.exit(TrainingRun.finish(context));
+    }
   }
 }

@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The application as it runs in production: {@code java [options] -jar vmpower.jar}, a process of
- * its own (its memory and CPU are read from /proc, apart from the load generator's), with local
- * certificates and the no-op endpoint switched on.
+ * The application as it runs in production: {@code java [options] -jar vmpower.jar} (the executable
+ * jar, or the extracted one with a CDS archive as the image starts it), a process of its own (its
+ * memory and CPU are read from /proc, apart from the load generator's), with local certificates and
+ * the no-op endpoint switched on.
  */
 final class ServerProcess implements AutoCloseable {
   private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -22,6 +23,15 @@ final class ServerProcess implements AutoCloseable {
   final int managementPort;
   final Path certDir;
   final long readyMillis;
+
+  /** When ready: CPU time of the process and of the thread that runs main (Spring's start). */
+  final long readyCpuMillis;
+
+  final long readyMainThreadCpuMillis;
+
+  /** When ready: resident set size, MiB. */
+  final long readyRssMib;
+
   private final Process process;
 
   private ServerProcess(Process process, int port, int managementPort, Path certDir, long ready) {
@@ -30,6 +40,9 @@ final class ServerProcess implements AutoCloseable {
     this.managementPort = managementPort;
     this.certDir = certDir;
     this.readyMillis = ready;
+    this.readyCpuMillis = cpuNanos() / 1_000_000;
+    this.readyMainThreadCpuMillis = mainThreadCpuNanos() / 1_000_000;
+    this.readyRssMib = rssMib();
   }
 
   /** Starts the server and waits until its readiness probe answers 200. */
@@ -38,7 +51,7 @@ final class ServerProcess implements AutoCloseable {
     int port = freePort();
     int management = freePort();
     List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add(java());
     command.addAll(jvmOptions);
     command.add("-jar");
     command.add(jar.toString());
@@ -71,6 +84,11 @@ final class ServerProcess implements AutoCloseable {
     }
     long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
     return new ServerProcess(process, port, management, certDir, readyMillis);
+  }
+
+  /** The JVM that runs the server: this one's. */
+  static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
   private static boolean ready(URI uri) {
@@ -118,13 +136,35 @@ final class ServerProcess implements AutoCloseable {
   /** CPU time (user + system) the server has used so far, in nanoseconds. */
   long cpuNanos() {
     try {
-      String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
-      return ticks * (1_000_000_000L / CLOCK_TICKS);
+      return cpuNanos(Files.readString(Path.of("/proc/" + process.pid() + "/stat")));
     } catch (IOException | RuntimeException e) {
       return -1;
     }
+  }
+
+  /**
+   * CPU time of the threads named "java": the launcher's thread, which only waits, and the one that
+   * runs main; the JIT compilers, GC and Tomcat's threads have names of their own.
+   */
+  long mainThreadCpuNanos() {
+    long sum = 0;
+    try (var tasks = Files.list(Path.of("/proc/" + process.pid() + "/task"))) {
+      for (Path task : tasks.toList()) {
+        String stat = Files.readString(task.resolve("stat"));
+        if (stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).equals("java")) {
+          sum += cpuNanos(stat);
+        }
+      }
+      return sum;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static long cpuNanos(String stat) {
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+    return ticks * (1_000_000_000L / CLOCK_TICKS);
   }
 
   static int freePort() throws IOException {

@@ -5,15 +5,20 @@ import io.vmpower.bench.Machine;
 import io.vmpower.bench.Percentiles;
 import io.vmpower.bench.ReviewBodies;
 import io.vmpower.bench.ReviewBodies.Size;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToLongFunction;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -25,20 +30,21 @@ import javax.net.ssl.SSLContext;
  */
 public final class WebhookBenchmark {
 
-  /** How long and how hard. */
+  /** How long and how hard; {@code startOnly}: only start to ready, no load. */
   public record Settings(
       int connections,
       double warmupSeconds,
       double seconds,
       int rounds,
       int restarts,
-      List<String> serverJvmOptions) {
+      List<String> serverJvmOptions,
+      boolean startOnly) {
     public static Settings smoke(List<String> jvm) {
-      return new Settings(8, 1, 1, 1, 0, jvm);
+      return new Settings(8, 1, 1, 1, 0, jvm, false);
     }
 
     public static Settings full(List<String> jvm) {
-      return new Settings(8, 10, 5, 3, 5, jvm);
+      return new Settings(8, 10, 5, 3, 5, jvm, false);
     }
   }
 
@@ -60,18 +66,26 @@ public final class WebhookBenchmark {
     }
   }
 
+  /**
+   * The image's way to start, side by side with {@code java -jar}: {@code script} (the Dockerfile's
+   * {@code prepare-cds.sh}) extracts the jar and makes a CDS archive in {@code dir}.
+   */
+  public record ImageStart(Path script, Path dir) {}
+
   private final Settings settings;
   private final Path jar;
   private final Path out;
+  private final ImageStart imageStart;
   private final StringBuilder report = new StringBuilder();
   private final OperatingSystemMXBean os =
       (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
   private long peakRssUnderLoad;
 
-  public WebhookBenchmark(Settings settings, Path jar, Path out) {
+  public WebhookBenchmark(Settings settings, Path jar, Path out, ImageStart imageStart) {
     this.settings = settings;
     this.jar = jar;
     this.out = out;
+    this.imageStart = imageStart;
   }
 
   public String run() throws Exception {
@@ -91,7 +105,6 @@ public final class WebhookBenchmark {
             + "; client: "
             + settings.connections()
             + " keep-alive TLS connections (SSLSocket, TLS 1.3), same machine");
-    List<Run> runs = new ArrayList<>();
     long firstStart;
     try (ServerProcess server =
         ServerProcess.start(jar, settings.serverJvmOptions(), certDir, log)) {
@@ -103,76 +116,221 @@ public final class WebhookBenchmark {
               + firstStart
               + " ms after exec (first start: generates its CA and certificate)");
       line("RSS after start: " + server.rssMib() + " MiB");
-      SSLContext tls = HttpsConnection.trusting(certDir.resolve("ca.crt"));
-      List<Target> targets = targets(server.port);
-      for (Target t : targets) {
-        check(tls, server.port, t);
-      }
-      for (Target t : targets) {
-        closedLoop(tls, server, t, settings.warmupSeconds());
-      }
-      line("RSS after warm-up: " + server.rssMib() + " MiB");
-      // Saturation, in rounds that alternate the endpoints, so that a burst of other work on the
-      // machine does not land on one endpoint only.
-      List<List<Run>> saturation = new ArrayList<>();
-      for (int i = 0; i < targets.size(); i++) {
-        saturation.add(new ArrayList<>());
-      }
-      for (int r = 0; r < settings.rounds(); r++) {
-        for (int i = 0; i < targets.size(); i++) {
-          saturation.get(i).add(closedLoop(tls, server, targets.get(i), settings.seconds()));
-        }
-      }
-      List<Run> medians = new ArrayList<>();
-      for (List<Run> rs : saturation) {
-        List<Run> byThroughput = new ArrayList<>(rs);
-        byThroughput.sort((a, b) -> Double.compare(a.throughput(), b.throughput()));
-        Run median = byThroughput.get(byThroughput.size() / 2);
-        medians.add(median);
-        runs.add(median);
-      }
-      for (int i = 0; i < targets.size(); i++) {
-        Target t = targets.get(i);
-        for (double rate : new double[] {100, Math.floor(medians.get(i).throughput() / 2)}) {
-          runs.add(openLoop(tls, server, t, rate, settings.seconds() * settings.rounds()));
-        }
-      }
-      line(
-          "RSS after load: "
-              + server.rssMib()
-              + " MiB; peak while under load "
-              + peakRssUnderLoad
-              + " MiB; peak since start (VmHWM) "
-              + server.peakRssMib()
-              + " MiB");
-      line("");
-      table(runs);
-      line("");
-      ratios(medians);
-    }
-    List<Long> restarts = new ArrayList<>();
-    for (int i = 0; i < settings.restarts(); i++) {
-      try (ServerProcess server =
-          ServerProcess.start(jar, settings.serverJvmOptions(), certDir, log)) {
-        restarts.add(server.readyMillis);
+      if (!settings.startOnly()) {
+        load(server, certDir);
       }
     }
-    line("");
-    line(
-        "start to ready (exec to readiness probe 200): first start "
-            + firstStart
-            + " ms"
-            + (restarts.isEmpty()
-                ? ""
-                : "; restarts with existing certificates "
-                    + restarts
-                    + " ms, median "
-                    + median(restarts)
-                    + " ms"));
+    startToReady(certDir, log, firstStart);
     line("load average after: " + Machine.loadAverage());
     String text = report.toString();
     Files.writeString(out.resolve("webhook.md"), text);
     return text;
+  }
+
+  /** Saturation and fixed rates against the running server, then the tables. */
+  private void load(ServerProcess server, Path certDir) throws Exception {
+    List<Run> runs = new ArrayList<>();
+    SSLContext tls = HttpsConnection.trusting(certDir.resolve("ca.crt"));
+    List<Target> targets = targets(server.port);
+    for (Target t : targets) {
+      check(tls, server.port, t);
+    }
+    for (Target t : targets) {
+      closedLoop(tls, server, t, settings.warmupSeconds());
+    }
+    line("RSS after warm-up: " + server.rssMib() + " MiB");
+    // Saturation, in rounds that alternate the endpoints, so that a burst of other work on the
+    // machine does not land on one endpoint only.
+    List<List<Run>> saturation = new ArrayList<>();
+    for (int i = 0; i < targets.size(); i++) {
+      saturation.add(new ArrayList<>());
+    }
+    for (int r = 0; r < settings.rounds(); r++) {
+      for (int i = 0; i < targets.size(); i++) {
+        saturation.get(i).add(closedLoop(tls, server, targets.get(i), settings.seconds()));
+      }
+    }
+    List<Run> medians = new ArrayList<>();
+    for (List<Run> rs : saturation) {
+      List<Run> byThroughput = new ArrayList<>(rs);
+      byThroughput.sort((a, b) -> Double.compare(a.throughput(), b.throughput()));
+      Run median = byThroughput.get(byThroughput.size() / 2);
+      medians.add(median);
+      runs.add(median);
+    }
+    for (int i = 0; i < targets.size(); i++) {
+      Target t = targets.get(i);
+      for (double rate : new double[] {100, Math.floor(medians.get(i).throughput() / 2)}) {
+        runs.add(openLoop(tls, server, t, rate, settings.seconds() * settings.rounds()));
+      }
+    }
+    line(
+        "RSS after load: "
+            + server.rssMib()
+            + " MiB; peak while under load "
+            + peakRssUnderLoad
+            + " MiB; peak since start (VmHWM) "
+            + server.peakRssMib()
+            + " MiB");
+    line("");
+    table(runs);
+    line("");
+    ratios(medians);
+  }
+
+  /**
+   * Exec to readiness probe 200 with the certificates in place, as a pod restarts: {@code java
+   * -jar} and the image's way (extracted jar + CDS archive), alternating so that other work on the
+   * machine hits both alike. Smoke runs start the image's way once, to prove the script works.
+   */
+  private void startToReady(Path certDir, Path log, long firstStart) throws Exception {
+    line("");
+    line("### Start to ready (exec to readiness probe 200)");
+    line("");
+    line("load average before: " + Machine.loadAverage());
+    List<String> plainCommand = command(settings.serverJvmOptions(), jar);
+    List<ServerProcess> plain = new ArrayList<>();
+    List<ServerProcess> image = new ArrayList<>();
+    Path imageJar = null;
+    List<String> imageOptions = null;
+    Path imageLog = out.resolve("webhook-server-cds.log");
+    Files.deleteIfExists(imageLog);
+    if (imageStart != null) {
+      Path app = imageStart.dir().resolve("app");
+      long prepared = prepareImageStart(app);
+      imageJar = app.resolve("vmpower.jar");
+      imageOptions = new ArrayList<>(settings.serverJvmOptions());
+      imageOptions.add("-XX:SharedArchiveFile=" + app.resolve("vmpower.jsa"));
+      line(
+          "image's way prepared by "
+              + imageStart.script().getFileName()
+              + " (extract + training run) in "
+              + prepared
+              + " ms; archive "
+              + Files.size(app.resolve("vmpower.jsa")) / (1024 * 1024)
+              + " MiB");
+    }
+    int runs = Math.max(settings.restarts(), imageStart == null ? 0 : 1);
+    for (int i = 0; i < runs; i++) {
+      if (i < settings.restarts()) {
+        try (ServerProcess server =
+            ServerProcess.start(jar, settings.serverJvmOptions(), certDir, log)) {
+          plain.add(server);
+        }
+      }
+      if (imageJar != null) {
+        try (ServerProcess server =
+            ServerProcess.start(imageJar, imageOptions, certDir, imageLog)) {
+          image.add(server);
+        }
+      }
+    }
+    if (imageJar != null && Files.readString(imageLog).contains("Unable to use shared archive")) {
+      throw new IllegalStateException("the server did not use the CDS archive; see " + imageLog);
+    }
+    line(
+        "start to ready (exec to readiness probe 200), `java -jar`: first start "
+            + firstStart
+            + " ms"
+            + (plain.isEmpty()
+                ? ""
+                : "; restarts with existing certificates "
+                    + plain.stream().map(p -> p.readyMillis).toList()
+                    + " ms, median "
+                    + median(plain, p -> p.readyMillis)
+                    + " ms"));
+    line("");
+    line(
+        "| way | command | starts (ms) | median ms | CPU until ready, median ms: main thread /"
+            + " process | RSS when ready, median MiB |");
+    line("|---|---|---|---|---|---|");
+    if (!plain.isEmpty()) {
+      line(startRow("`java -jar`", plainCommand, plain));
+    }
+    if (!image.isEmpty()) {
+      line(startRow("image: extracted + CDS", command(imageOptions, imageJar), image));
+    }
+    line("");
+  }
+
+  /** Runs the image's preparation script into a fresh directory; returns how long it took. */
+  private long prepareImageStart(Path app) throws Exception {
+    deleteRecursively(imageStart.dir());
+    Files.createDirectories(imageStart.dir());
+    List<String> command = new ArrayList<>();
+    command.add("sh");
+    command.add(imageStart.script().toString());
+    command.add(jar.toAbsolutePath().toString());
+    command.add(app.toString());
+    command.add(imageStart.dir().resolve("layers").toString());
+    command.addAll(settings.serverJvmOptions());
+    Path prepareLog = out.resolve("webhook-cds-prepare.log");
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(prepareLog.toFile());
+    // The archive only serves the JVM that made it: the one that runs the server.
+    builder.environment().put("JAVA", ServerProcess.java());
+    long started = System.nanoTime();
+    Process p = builder.start();
+    if (!p.waitFor(5, TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new IllegalStateException(
+          "prepare-cds.sh did not finish in 5 minutes; see " + prepareLog);
+    }
+    if (p.exitValue() != 0) {
+      throw new IllegalStateException(
+          "prepare-cds.sh exited with " + p.exitValue() + "; see " + prepareLog);
+    }
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+  }
+
+  private static String startRow(String way, List<String> command, List<ServerProcess> starts) {
+    return "| "
+        + way
+        + " | `"
+        + String.join(" ", command)
+        + "` | "
+        + starts.stream().map(p -> String.valueOf(p.readyMillis)).collect(Collectors.joining(", "))
+        + " | "
+        + median(starts, p -> p.readyMillis)
+        + " | "
+        + median(starts, p -> p.readyMainThreadCpuMillis)
+        + " / "
+        + median(starts, p -> p.readyCpuMillis)
+        + " | "
+        + median(starts, p -> p.readyRssMib)
+        + " |";
+  }
+
+  private static <T> long median(List<T> values, ToLongFunction<T> value) {
+    return median(values.stream().map(value::applyAsLong).toList());
+  }
+
+  /** For the table: paths relative to the working directory, where they are below it. */
+  private static List<String> command(List<String> jvmOptions, Path jar) {
+    Path here = Path.of("").toAbsolutePath();
+    List<String> command = new ArrayList<>();
+    command.add("java");
+    for (String option : jvmOptions) {
+      int eq = option.indexOf('=');
+      if (eq > 0 && Path.of(option.substring(eq + 1)).startsWith(here)) {
+        option = option.substring(0, eq + 1) + here.relativize(Path.of(option.substring(eq + 1)));
+      }
+      command.add(option);
+    }
+    command.add("-jar");
+    command.add(jar.startsWith(here) ? here.relativize(jar).toString() : jar.toString());
+    return command;
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   private List<Target> targets(int port) {
