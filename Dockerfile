@@ -46,5 +46,6 @@ RUN ["java", "-Xshare:on", "-XX:SharedArchiveFile=/app/vmpower.jsa", "-XX:-UsePe
 # Files stay owned by root and read-only for the process.
 USER 65532:65532
 EXPOSE 8443 8080
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75"
+# The same JVM flags as the chart's default: heap at most half of the memory limit.
+ENV JAVA_TOOL_OPTIONS="-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=64m -Xss512k -XX:+ExitOnOutOfMemoryError"
 ENTRYPOINT ["java", "-XX:SharedArchiveFile=/app/vmpower.jsa", "-jar", "/app/vmpower.jar"]

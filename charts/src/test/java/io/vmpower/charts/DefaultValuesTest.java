@@ -431,7 +431,10 @@ class DefaultValuesTest {
             entry("VMPOWER_CONTROLLER_ENABLED", "true"),
             entry("VMPOWER_CONTROLLER_LEASENAME", "vmpower-controller"),
             entry("VMPOWER_CONTROLLER_LEASENAMESPACE", "fieldRef:metadata.namespace"),
-            entry("JAVA_TOOL_OPTIONS", "-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"));
+            entry(
+                "JAVA_TOOL_OPTIONS",
+                "-XX:+UseSerialGC -XX:MaxRAMPercentage=50 -XX:MaxMetaspaceSize=96m"
+                    + " -XX:ReservedCodeCacheSize=64m -Xss512k -XX:+ExitOnOutOfMemoryError"));
   }
 
   @Test
