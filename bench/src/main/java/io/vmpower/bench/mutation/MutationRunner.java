@@ -24,6 +24,7 @@ public final class MutationRunner {
     var options =
         new OptionsBuilder()
             .include(MutationBenchmark.class.getName())
+            .include(ParserBenchmark.class.getName())
             .forks(smoke ? 1 : 2)
             .warmupIterations(smoke ? 1 : 5)
             .warmupTime(TimeValue.seconds(1))
@@ -46,7 +47,7 @@ public final class MutationRunner {
             ReviewBodies.vmUpdate(Size.LARGE, "u").length,
             ReviewBodies.podCreate(Size.SMALL, "u").length,
             ReviewBodies.podCreate(Size.LARGE, "u").length));
-    report.append("| review | size | µs/review | ± (99.9%) | allocated KiB/review |\n");
+    report.append("| benchmark | parameters | µs/review | ± (99.9%) | allocated KiB/review |\n");
     report.append("|---|---|---|---|---|\n");
     for (RunResult r : results) {
       var primary = r.getPrimaryResult();
@@ -60,8 +61,12 @@ public final class MutationRunner {
       report.append(
           String.format(
               "| %s | %s | %.1f | %.1f | %s |%n",
-              name.substring(name.lastIndexOf('.') + 1),
-              r.getParams().getParam("size"),
+              name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1),
+              String.join(
+                  ", ",
+                  r.getParams().getParamsKeys().stream()
+                      .map(k -> r.getParams().getParam(k))
+                      .toList()),
               primary.getScore(),
               Double.isNaN(primary.getScoreError()) ? 0.0 : primary.getScoreError(),
               alloc == null ? "?" : String.format("%.0f", alloc.getScore() / 1024)));
