@@ -35,29 +35,19 @@ public final class TreeEdit {
    * when the field is absent, null or not an object.
    */
   public ObjectNode object(ObjectNode parent, String field) {
-    JsonNode child = parent.get(field);
-    if (!(child instanceof ObjectNode object)) {
-      return null;
+    ObjectNode copy = ownedObject(parent.get(field));
+    if (copy != null) {
+      parent.set(field, copy);
     }
-    if (owned.contains(object)) {
-      return object;
-    }
-    ObjectNode copy = own(shallowCopy(object));
-    parent.set(field, copy);
     return copy;
   }
 
   /** Like {@link #object(ObjectNode, String)} for an array element. */
   public ObjectNode object(ArrayNode parent, int index) {
-    JsonNode child = parent.get(index);
-    if (!(child instanceof ObjectNode object)) {
-      return null;
+    ObjectNode copy = ownedObject(parent.get(index));
+    if (copy != null) {
+      parent.set(index, copy);
     }
-    if (owned.contains(object)) {
-      return object;
-    }
-    ObjectNode copy = own(shallowCopy(object));
-    parent.set(index, copy);
     return copy;
   }
 
@@ -67,14 +57,12 @@ public final class TreeEdit {
     if (!(child instanceof ArrayNode array)) {
       return null;
     }
-    if (owned.contains(array)) {
-      return array;
+    if (!owned.contains(array)) {
+      array = JsonNodeFactory.instance.arrayNode(array.size()).addAll(array);
+      owned.add(array);
+      parent.set(field, array);
     }
-    ArrayNode copy = JsonNodeFactory.instance.arrayNode(array.size());
-    copy.addAll(array);
-    owned.add(copy);
-    parent.set(field, copy);
-    return copy;
+    return array;
   }
 
   /** A new, empty array under {@code field} of an owned object, replacing what was there. */
@@ -92,6 +80,14 @@ public final class TreeEdit {
   private ObjectNode own(ObjectNode node) {
     owned.add(node);
     return node;
+  }
+
+  /** {@code child} itself if this editor owns it, else its owned copy; null if not an object. */
+  private ObjectNode ownedObject(JsonNode child) {
+    if (!(child instanceof ObjectNode object)) {
+      return null;
+    }
+    return owned.contains(object) ? object : own(shallowCopy(object));
   }
 
   private static ObjectNode shallowCopy(ObjectNode original) {
