@@ -156,15 +156,9 @@ public final class PodMutator implements Mutator {
       injected.add(part);
     }
     injected.addAll((ArrayNode) command);
-    ObjectNode copyMetadata =
-        copy.get("metadata") instanceof ObjectNode
-            ? edit.object(copy, "metadata")
-            : edit.newObject(copy, "metadata");
-    ObjectNode copyAnnotations =
-        copyMetadata.get("annotations") instanceof ObjectNode
-            ? edit.object(copyMetadata, "annotations")
-            : edit.newObject(copyMetadata, "annotations");
-    copyAnnotations.put(Keys.INJECTION_STATUS, statusAnnotation);
+    // metadata is an object (it had the launcher's labels) and annotations one or absent (above)
+    edit.objectOrNew(edit.object(copy, "metadata"), "annotations")
+        .put(Keys.INJECTION_STATUS, statusAnnotation);
     return new Verdict.Allow(copy, List.of(), "mutated");
   }
 

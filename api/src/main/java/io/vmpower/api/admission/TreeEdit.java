@@ -42,6 +42,15 @@ public final class TreeEdit {
     return copy;
   }
 
+  /**
+   * Like {@link #object(ObjectNode, String)}, but a field that is absent or null gets a new, empty
+   * object; {@code null} only when something other than an object is there.
+   */
+  public ObjectNode objectOrNew(ObjectNode parent, String field) {
+    JsonNode child = parent.get(field);
+    return child == null || child.isNull() ? newObject(parent, field) : object(parent, field);
+  }
+
   /** Like {@link #object(ObjectNode, String)} for an array element. */
   public ObjectNode object(ArrayNode parent, int index) {
     ObjectNode copy = ownedObject(parent.get(index));

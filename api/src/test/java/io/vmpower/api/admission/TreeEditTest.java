@@ -69,6 +69,21 @@ class TreeEditTest {
   }
 
   @Test
+  void objectOrNewCreatesWhatIsAbsentOrNullAndRefusesOtherTypes() throws Exception {
+    ObjectNode original = pod();
+    original.with("metadata").putNull("finalizers");
+    TreeEdit edit = new TreeEdit(original);
+    ObjectNode metadata = edit.objectOrNew(edit.root(), "metadata");
+    assertThat(metadata).isNotSameAs(original.get("metadata"));
+    assertThat(metadata.get("name").asText()).isEqualTo("p");
+    assertThat(edit.objectOrNew(metadata, "finalizers")).isEmpty();
+    assertThat(edit.objectOrNew(edit.root(), "status")).isEmpty();
+    assertThat(edit.objectOrNew(metadata, "name")).isNull();
+    assertThat(original.at("/metadata/finalizers").isNull()).isTrue();
+    assertThat(original.has("status")).isFalse();
+  }
+
+  @Test
   void absentOrNonObjectFieldsAreNull() throws Exception {
     TreeEdit edit = new TreeEdit(pod());
     ObjectNode metadata = edit.object(edit.root(), "metadata");

@@ -33,6 +33,10 @@ public final class AdmissionHandler {
 
   private final String group;
   private final String kind;
+
+  /** What this endpoint reviews, as messages name it: {@code kubevirt.io/VirtualMachine}. */
+  private final String reviews;
+
   private final Mutator mutator;
   private final ReviewReader reader;
 
@@ -42,6 +46,7 @@ public final class AdmissionHandler {
   public AdmissionHandler(String group, String kind, Mutator mutator, ReviewReader reader) {
     this.group = group;
     this.kind = kind;
+    this.reviews = group.isEmpty() ? kind : group + "/" + kind;
     this.mutator = mutator;
     this.reader = reader;
     for (String s : mutator.recurringStrings()) {
@@ -87,9 +92,7 @@ public final class AdmissionHandler {
           request.group().isEmpty() ? request.kind() : request.group() + "/" + request.kind();
       throw BadReviewException.badRequest(
           "this endpoint reviews "
-              + group
-              + (group.isEmpty() ? "" : "/")
-              + kind
+              + reviews
               + " objects, got "
               + (got.isEmpty() ? "(no kind)" : got));
     }
@@ -117,13 +120,11 @@ public final class AdmissionHandler {
       throw BadReviewException.badRequest(
           path
               + " is "
-              + shorten(text(apiVersion))
+              + BadReviewException.shorten(text(apiVersion), 64)
               + " "
-              + shorten(text(objectKind))
+              + BadReviewException.shorten(text(objectKind), 64)
               + ", but this endpoint reviews "
-              + group
-              + (group.isEmpty() ? "" : "/")
-              + kind
+              + reviews
               + " objects");
     }
   }
@@ -141,10 +142,6 @@ public final class AdmissionHandler {
     return slash < 0 ? "" : apiVersion.substring(0, slash);
   }
 
-  private static String shorten(String s) {
-    return s.length() > 64 ? s.substring(0, 64) + "…" : s;
-  }
-
   private Result answer(ReviewRequest request, Verdict verdict) {
     int operations = 0;
     List<String> warnings = List.of();
@@ -153,7 +150,7 @@ public final class AdmissionHandler {
     Verdict.Deny denied = null;
     if (verdict instanceof Verdict.Allow allow) {
       warnings = allow.warnings();
-      JsonNode diff = diff(request.object(), allow.object());
+      JsonNode diff = JsonPatches.diff(request.object(), allow.object());
       operations = diff.size();
       if (operations > 0) {
         // the JDK's encoder (vectorized) is several times faster than Jackson's writeBinary
@@ -274,9 +271,5 @@ public final class AdmissionHandler {
     var summary = new Summary("", "", "", "", "", false, "rejected", 0, List.of(), e.getMessage());
     return new Result(
         e.status(), SERIALIZATION.asJson(status).getBytes(StandardCharsets.UTF_8), summary);
-  }
-
-  static JsonNode diff(JsonNode before, JsonNode after) {
-    return JsonPatches.diff(before, after);
   }
 }

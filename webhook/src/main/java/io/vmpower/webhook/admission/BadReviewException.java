@@ -17,6 +17,14 @@ public final class BadReviewException extends Exception {
     return new BadReviewException(400, "BadRequest", message);
   }
 
+  /**
+   * A value quoted from the request in a message, cut after {@code max} characters: the client
+   * chooses its length, and a message must stay readable in a log line.
+   */
+  public static String shorten(String value, int max) {
+    return value.length() > max ? value.substring(0, max) + "…" : value;
+  }
+
   public int status() {
     return status;
   }

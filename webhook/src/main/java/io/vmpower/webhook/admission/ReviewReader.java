@@ -216,8 +216,7 @@ public final class ReviewReader {
     if (value == null) {
       return "(none)";
     }
-    String shown = value.length() > 64 ? value.substring(0, 64) + "…" : value;
-    return "\"" + shown + "\"";
+    return "\"" + BadReviewException.shorten(value, 64) + "\"";
   }
 
   /** Jackson's messages carry a source excerpt after the first line; the first line is enough. */

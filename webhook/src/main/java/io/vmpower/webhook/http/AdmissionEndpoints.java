@@ -84,7 +84,7 @@ public class AdmissionEndpoints {
           415,
           "UnsupportedMediaType",
           "Content-Type must be application/json, got "
-              + (contentType == null ? "(none)" : shorten(contentType)));
+              + (contentType == null ? "(none)" : BadReviewException.shorten(contentType, 64)));
     }
     long declared = request.getContentLengthLong();
     if (declared > maxRequestBytes) {
@@ -176,9 +176,5 @@ public class AdmissionEndpoints {
       event = event.addKeyValue("detail", s.message());
     }
     event.log("admission review");
-  }
-
-  private static String shorten(String s) {
-    return s.length() > 64 ? s.substring(0, 64) + "…" : s;
   }
 }

@@ -8,6 +8,7 @@ import io.vmpower.api.admission.AdmissionInput;
 import io.vmpower.api.admission.Mutator;
 import io.vmpower.api.admission.TreeEdit;
 import io.vmpower.api.admission.Verdict;
+import io.vmpower.webhook.admission.BadReviewException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -53,7 +54,7 @@ public final class VmMutator implements Mutator {
           "metadata.annotations["
               + Keys.RUN_POLICY
               + "]: Unsupported value: \""
-              + shorten(annotation.get())
+              + BadReviewException.shorten(annotation.get(), 63)
               + "\": supported values: "
               + VALID_VALUES);
     }
@@ -141,14 +142,14 @@ public final class VmMutator implements Mutator {
     }
     String requested;
     if (strategy != null && !strategy.isNull() && !policy.runStrategy().equals(strategy.asText())) {
-      requested = "spec.runStrategy: " + shorten(strategy.asText());
+      requested = "spec.runStrategy: " + BadReviewException.shorten(strategy.asText(), 63);
     } else if (running != null
         && !running.isNull()
         && !runningMatches(running, policy)
         && oldSpec.has("running")) {
       // vmpower never stores spec.running, so one that appears was re-sent by an apply of the
       // user's manifest (virtctl changes runStrategy on such VMs): removed below, not refused.
-      requested = "spec.running: " + shorten(running.asText());
+      requested = "spec.running: " + BadReviewException.shorten(running.asText(), 63);
     } else {
       return Optional.empty();
     }
@@ -234,19 +235,12 @@ public final class VmMutator implements Mutator {
    */
   private static ObjectNode objectAt(TreeEdit edit, ObjectNode parent, String field, String path)
       throws MalformedVm {
-    JsonNode child = parent.get(field);
-    if (child == null || child.isNull()) {
-      return edit.newObject(parent, field);
-    }
-    if (!child.isObject()) {
+    ObjectNode child = edit.objectOrNew(parent, field);
+    if (child == null) {
       throw new MalformedVm(
-          path + " must be an object, got " + child.getNodeType().name().toLowerCase());
+          path + " must be an object, got " + parent.get(field).getNodeType().name().toLowerCase());
     }
-    return edit.object(parent, field);
-  }
-
-  private static String shorten(String s) {
-    return s.length() > 63 ? s.substring(0, 63) + "…" : s;
+    return child;
   }
 
   /** The submitted VM has a shape no KubeVirt VM can have. */

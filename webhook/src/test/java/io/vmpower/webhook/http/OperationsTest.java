@@ -10,7 +10,6 @@ import io.vmpower.certs.CertificateBundle;
 import io.vmpower.certs.CertificateIssuer;
 import io.vmpower.certs.KeyAlgorithm;
 import io.vmpower.certs.Pem;
-import io.vmpower.certs.ServingIdentity;
 import io.vmpower.webhook.VmPowerApplication;
 import io.vmpower.webhook.tls.LocalServingCertificates;
 import io.vmpower.webhook.tls.ServingCertificates;
@@ -147,19 +146,7 @@ class OperationsTest {
       List<CertificateAuthority> signers = List.of(oldCa, oldCa, newCa);
       for (CertificateAuthority signer : signers) {
         Thread.sleep(700);
-        CertificateBundle next =
-            issuer.issueServing(
-                signer,
-                ServingIdentity.forLocalRun("vmpower", "vmpower-system"),
-                KeyAlgorithm.EC_P256,
-                Duration.ofDays(7));
-        if (signer == newCa) {
-          Files.writeString(certs.resolve("ca.key"), newCa.privateKeyPem());
-          Files.writeString(
-              certs.resolve("ca.crt"), Pem.encode(newCa.certificate(), oldCa.certificate()));
-        }
-        Files.writeString(certs.resolve("tls.key"), next.privateKeyPem());
-        Files.writeString(certs.resolve("tls.crt"), next.certificatePem());
+        CertificateBundle next = CertificateFiles.rotate(certs, issuer, signer, oldCa, newCa);
         assertThat(local.checkNow()).isTrue();
         assertThat(servedSerial(port, trust)).isEqualTo(next.leaf().getSerialNumber());
       }

@@ -11,7 +11,6 @@ import io.vmpower.certs.CertificateBundle;
 import io.vmpower.certs.CertificateIssuer;
 import io.vmpower.certs.KeyAlgorithm;
 import io.vmpower.certs.Pem;
-import io.vmpower.certs.ServingIdentity;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -284,14 +283,7 @@ class SoakIT {
       }
       long t0 = System.nanoTime();
       try {
-        HttpResponse<String> response =
-            client.send(
-                HttpRequest.newBuilder(URI.create("https://localhost:" + port + path))
-                    .timeout(Duration.ofSeconds(10))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = post(client, path, body);
         check(response.statusCode(), response.body(), expect, t0);
       } catch (IOException e) {
         failures.add(path + ": " + e);
@@ -349,14 +341,7 @@ class SoakIT {
     while (running.get()) {
       String path = i % 2 == 0 ? AdmissionEndpoints.VIRTUAL_MACHINES : AdmissionEndpoints.PODS;
       try {
-        HttpResponse<String> response =
-            client.send(
-                HttpRequest.newBuilder(URI.create("https://localhost:" + port + path))
-                    .timeout(Duration.ofSeconds(10))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(bad.get(i++ % bad.size())))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = post(client, path, bad.get(i++ % bad.size()));
         if (response.statusCode() == 400 && response.body().contains("\"kind\":\"Status\"")) {
           rejectedAsExpected.incrementAndGet();
         } else {
@@ -447,6 +432,17 @@ class SoakIT {
 
   // --- certificate rotation ----------------------------------------------------------------------
 
+  private HttpResponse<String> post(HttpClient client, String path, byte[] body)
+      throws IOException, InterruptedException {
+    return client.send(
+        HttpRequest.newBuilder(URI.create("https://localhost:" + port + path))
+            .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   /** Writes a new serving certificate into the directory and waits until it is served. */
   private String rotate(
       CertificateIssuer issuer,
@@ -454,19 +450,7 @@ class SoakIT {
       CertificateAuthority oldCa,
       CertificateAuthority newCa)
       throws Exception {
-    CertificateBundle next =
-        issuer.issueServing(
-            signer,
-            ServingIdentity.forLocalRun("vmpower", "vmpower-system"),
-            KeyAlgorithm.EC_P256,
-            Duration.ofDays(7));
-    if (signer == newCa) {
-      Files.writeString(certs.resolve("ca.key"), newCa.privateKeyPem());
-      Files.writeString(
-          certs.resolve("ca.crt"), Pem.encode(newCa.certificate(), oldCa.certificate()));
-    }
-    Files.writeString(certs.resolve("tls.key"), next.privateKeyPem());
-    Files.writeString(certs.resolve("tls.crt"), next.certificatePem());
+    CertificateBundle next = CertificateFiles.rotate(certs, issuer, signer, oldCa, newCa);
     BigInteger expected = next.leaf().getSerialNumber();
     long t0 = System.nanoTime();
     while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20)) {
