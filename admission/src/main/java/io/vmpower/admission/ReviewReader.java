@@ -1,4 +1,4 @@
-package io.vmpower.webhook.admission;
+package io.vmpower.admission;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.vmpower.api.admission.Operation;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -15,7 +16,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.Set;
+import java.util.Arrays;
 
 /**
  * Reads an AdmissionReview body into a {@link ReviewRequest}, or says precisely what is wrong with
@@ -28,8 +29,6 @@ import java.util.Set;
 public final class ReviewReader {
   /** Kubernetes objects nest a few dozen levels; far deeper input is an attack, not a VM. */
   static final int MAX_NESTING_DEPTH = 200;
-
-  private static final Set<String> OPERATIONS = Set.of("CREATE", "UPDATE", "DELETE", "CONNECT");
 
   private final JsonMapper json;
 
@@ -85,18 +84,13 @@ public final class ReviewReader {
       throw BadReviewException.badRequest(
           "request.kind must be an object with group, version and kind");
     }
-    String operation = text(request, "operation", "request.operation");
-    if (operation == null || !OPERATIONS.contains(operation)) {
-      throw BadReviewException.badRequest(
-          "request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got "
-              + describe(operation));
-    }
+    Operation operation = operation(text(request, "operation", "request.operation"));
     JsonNode object = objectOrNull(request, "object");
     JsonNode oldObject = objectOrNull(request, "oldObject");
-    if (("CREATE".equals(operation) || "UPDATE".equals(operation)) && object == null) {
+    if ((operation == Operation.CREATE || operation == Operation.UPDATE) && object == null) {
       throw BadReviewException.badRequest("request.object is missing for " + operation);
     }
-    if ("UPDATE".equals(operation) && oldObject == null) {
+    if (operation == Operation.UPDATE && oldObject == null) {
       throw BadReviewException.badRequest("request.oldObject is missing for UPDATE");
     }
     JsonNode dryRun = request.get("dryRun");
@@ -125,6 +119,20 @@ public final class ReviewReader {
         dryRun != null && dryRun.booleanValue(),
         object,
         oldObject);
+  }
+
+  /** Exactly one of the names Kubernetes sends (case matters, as everywhere in Kubernetes). */
+  private static Operation operation(String text) throws BadReviewException {
+    for (Operation operation : Operation.values()) {
+      if (operation.name().equals(text)) {
+        return operation;
+      }
+    }
+    throw BadReviewException.badRequest(
+        "request.operation must be one of "
+            + String.join(", ", Arrays.stream(Operation.values()).map(Enum::name).toList())
+            + ", got "
+            + describe(text));
   }
 
   private JsonNode parse(byte[] body) throws BadReviewException {

@@ -1,11 +1,12 @@
-package io.vmpower.webhook.vm;
+package io.vmpower.admission;
 
-import static io.vmpower.webhook.Manifests.vm;
+import static io.vmpower.admission.testing.Manifests.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vmpower.api.admission.AdmissionInput;
+import io.vmpower.api.admission.Operation;
 import io.vmpower.api.admission.Verdict;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -16,11 +17,12 @@ class VmMutatorTest {
   private final VmMutator mutator = new VmMutator();
 
   private Verdict create(JsonNode vm) {
-    return mutator.review(new AdmissionInput("CREATE", "team-a", "db", vm, null, false));
+    return mutator.review(new AdmissionInput(Operation.CREATE, "team-a", "db", vm, null, false));
   }
 
   private Verdict update(JsonNode oldVm, JsonNode newVm) {
-    return mutator.review(new AdmissionInput("UPDATE", "team-a", "db", newVm, oldVm, false));
+    return mutator.review(
+        new AdmissionInput(Operation.UPDATE, "team-a", "db", newVm, oldVm, false));
   }
 
   private static Verdict.Allow allowed(Verdict verdict) {
@@ -132,7 +134,8 @@ class VmMutatorTest {
     void dryRunGetsTheSameAnswer() {
       ObjectNode vm = vm("db", "AlwaysOn", "running: false");
       Verdict real = create(vm);
-      Verdict dry = mutator.review(new AdmissionInput("CREATE", "team-a", "db", vm, null, true));
+      Verdict dry =
+          mutator.review(new AdmissionInput(Operation.CREATE, "team-a", "db", vm, null, true));
       assertThat(dry).isEqualTo(real);
     }
 
@@ -324,7 +327,9 @@ class VmMutatorTest {
     void statusUpdatesAreNotForTheMutator() {
       ObjectNode old = stored("AlwaysOn");
       Verdict.Allow allow =
-          allowed(mutator.review(new AdmissionInput("DELETE", "team-a", "db", null, old, false)));
+          allowed(
+              mutator.review(
+                  new AdmissionInput(Operation.DELETE, "team-a", "db", null, old, false)));
       assertThat(allow.decision()).isEqualTo("ignored");
     }
   }

@@ -1,4 +1,4 @@
-package io.vmpower.webhook;
+package io.vmpower.admission.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;

@@ -1,4 +1,4 @@
-package io.vmpower.webhook.admission;
+package io.vmpower.admission;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

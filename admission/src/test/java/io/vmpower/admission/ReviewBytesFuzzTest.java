@@ -1,4 +1,4 @@
-package io.vmpower.webhook.admission;
+package io.vmpower.admission;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;

@@ -1,7 +1,8 @@
-package io.vmpower.webhook.admission;
+package io.vmpower.admission;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vmpower.api.admission.AdmissionInput;
+import io.vmpower.api.admission.Operation;
 
 /**
  * The fields of an {@code admission.k8s.io/v1} AdmissionRequest that vmpower reads, checked for
@@ -16,7 +17,7 @@ public record ReviewRequest(
     String version,
     String kind,
     String subResource,
-    String operation,
+    Operation operation,
     String namespace,
     String name,
     boolean dryRun,

@@ -1,10 +1,11 @@
-package io.vmpower.webhook.admission;
+package io.vmpower.admission;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vmpower.api.ResourceType;
 import io.vmpower.api.admission.AdmissionInput;
 import io.vmpower.api.admission.Mutator;
 import io.vmpower.api.admission.TreeEdit;
@@ -33,16 +34,16 @@ class AdmissionHandlerTest {
       spec.put("copy", new String(RECURRING.toCharArray()));
       return new Verdict.Allow(edit.root(), List.of(), "mutated");
     }
-
-    @Override
-    public Set<String> recurringStrings() {
-      return Set.of(RECURRING);
-    }
   }
 
   @Test
   void recurringStringsAreWrittenAsJacksonWritesThem() throws Exception {
-    var handler = new AdmissionHandler("", "Pod", new Writer(), new ReviewReader(1 << 20));
+    var handler =
+        new AdmissionHandler(
+            ResourceType.POD,
+            new Writer(),
+            new ReviewReader(1 << 20),
+            new ReviewWriter(Set.of(RECURRING)));
     String review =
         "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
             + "\"uid\":\"u\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},"

@@ -1,4 +1,4 @@
-package io.vmpower.webhook;
+package io.vmpower.admission.testing;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;

@@ -1,4 +1,4 @@
-package io.vmpower.webhook.admission;
+package io.vmpower.admission;
 
 /**
  * A request that is not an AdmissionReview we can answer; becomes a 4xx with a Kubernetes Status.

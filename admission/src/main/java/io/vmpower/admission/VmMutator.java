@@ -1,4 +1,4 @@
-package io.vmpower.webhook.vm;
+package io.vmpower.admission;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,7 +8,6 @@ import io.vmpower.api.admission.AdmissionInput;
 import io.vmpower.api.admission.Mutator;
 import io.vmpower.api.admission.TreeEdit;
 import io.vmpower.api.admission.Verdict;
-import io.vmpower.webhook.admission.BadReviewException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

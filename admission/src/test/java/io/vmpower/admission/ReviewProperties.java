@@ -1,4 +1,4 @@
-package io.vmpower.webhook.admission;
+package io.vmpower.admission;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -6,9 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.fge.jsonpatch.JsonPatch;
-import io.vmpower.injector.PodMutator;
-import io.vmpower.webhook.http.AdmissionHandlers;
-import io.vmpower.webhook.http.AdmissionHandlersFactory;
+import io.vmpower.api.ResourceType;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
@@ -22,12 +20,11 @@ final class ReviewProperties {
   private ReviewProperties() {}
 
   static final int MAX_BYTES = 7 * 1024 * 1024;
-  static final AdmissionHandlers HANDLERS =
-      AdmissionHandlersFactory.create(MAX_BYTES, PodMutator.withBundledMonitor());
+  static final Webhooks WEBHOOKS = Webhooks.create(MAX_BYTES);
   private static final JsonMapper JSON = new JsonMapper();
 
   static AdmissionHandler handler(boolean vm) {
-    return vm ? HANDLERS.virtualMachines() : HANDLERS.pods();
+    return WEBHOOKS.of(vm ? ResourceType.VIRTUAL_MACHINE : ResourceType.POD).handler();
   }
 
   static void check(boolean vm, byte[] body) throws Exception {
