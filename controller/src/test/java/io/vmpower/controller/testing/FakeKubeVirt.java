@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.dsl.HttpMethod;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.vmpower.api.Keys;
+import io.vmpower.api.ResourceType;
 import io.vmpower.api.RunPolicy;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,22 +43,18 @@ public final class FakeKubeVirt implements AutoCloseable {
   public static final String SHUTDOWN_MESSAGE =
       "{\"source\":\"vmpower\",\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-shutdown\",\"timestamp\":\"2026-11-01T10:00:00Z\"}";
 
-  static final ResourceDefinitionContext VM =
-      new ResourceDefinitionContext.Builder()
-          .withGroup("kubevirt.io")
-          .withVersion("v1")
-          .withKind("VirtualMachine")
-          .withPlural("virtualmachines")
-          .withNamespaced(true)
-          .build();
-  static final ResourceDefinitionContext VMI =
-      new ResourceDefinitionContext.Builder()
-          .withGroup("kubevirt.io")
-          .withVersion("v1")
-          .withKind("VirtualMachineInstance")
-          .withPlural("virtualmachineinstances")
-          .withNamespaced(true)
-          .build();
+  static final ResourceDefinitionContext VM = context(ResourceType.VIRTUAL_MACHINE);
+  static final ResourceDefinitionContext VMI = context(ResourceType.VIRTUAL_MACHINE_INSTANCE);
+
+  private static ResourceDefinitionContext context(ResourceType type) {
+    return new ResourceDefinitionContext.Builder()
+        .withGroup(type.group())
+        .withVersion(type.version())
+        .withKind(type.kind())
+        .withPlural(type.plural())
+        .withNamespaced(true)
+        .build();
+  }
 
   private final ScriptedDispatcher dispatcher;
   private final KubernetesClient client;

@@ -14,6 +14,7 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.vmpower.api.Keys;
+import io.vmpower.api.ResourceType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -63,8 +64,8 @@ public final class MockCluster implements AutoCloseable {
     this.requestTimeoutMillis = indexed ? 30_000 : 1_000;
     List<CustomResourceDefinitionContext> crds =
         List.of(
-            crd("virtualmachines", "VirtualMachine", true),
-            crd("virtualmachineinstances", "VirtualMachineInstance", false));
+            crd(ResourceType.VIRTUAL_MACHINE, true),
+            crd(ResourceType.VIRTUAL_MACHINE_INSTANCE, false));
     KubernetesCrudDispatcher crud =
         indexed ? new IndexedCrudDispatcher(crds) : new KubernetesCrudDispatcher(crds);
     dispatcher = new ScriptedDispatcher(crud);
@@ -83,12 +84,12 @@ public final class MockCluster implements AutoCloseable {
     }
   }
 
-  private static CustomResourceDefinitionContext crd(String plural, String kind, boolean status) {
+  private static CustomResourceDefinitionContext crd(ResourceType type, boolean status) {
     return new CustomResourceDefinitionContext.Builder()
-        .withGroup("kubevirt.io")
-        .withVersion("v1")
-        .withPlural(plural)
-        .withKind(kind)
+        .withGroup(type.group())
+        .withVersion(type.version())
+        .withPlural(type.plural())
+        .withKind(type.kind())
         .withScope("Namespaced")
         .withStatusSubresource(status)
         .build();
