@@ -1,4 +1,4 @@
-package io.vmpower.webhook.controller;
+package io.vmpower.webhook.powercontroller;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -112,7 +112,7 @@ class ApplicationWithClusterTest {
   void webhookAndControllerRunTogetherByDefault() throws Exception {
     try (ConfigurableApplicationContext app = start()) {
       assertThat(app.getBean(ClusterAccess.class).client()).isPresent();
-      var lifecycle = app.getBean(ControllerConfiguration.PowerControllerLifecycle.class);
+      var lifecycle = app.getBean(PowerControllerConfiguration.PowerControllerLifecycle.class);
       await()
           .atMost(Duration.ofSeconds(20))
           .until(() -> lifecycle.controller().map(c -> c.isLeader()).orElse(false));
@@ -314,7 +314,7 @@ class ApplicationWithClusterTest {
   @Test
   void controllerCanBeSwitchedOff() throws Exception {
     try (ConfigurableApplicationContext app = start("--vmpower.controller.enabled=false")) {
-      assertThat(app.getBeansOfType(ControllerConfiguration.PowerControllerLifecycle.class))
+      assertThat(app.getBeansOfType(PowerControllerConfiguration.PowerControllerLifecycle.class))
           .isEmpty();
       assertThat(app.getBeansOfType(io.vmpower.webhook.http.AdmissionEndpoints.class)).hasSize(1);
     }
@@ -324,7 +324,7 @@ class ApplicationWithClusterTest {
   void webhookCanBeSwitchedOff() throws Exception {
     try (ConfigurableApplicationContext app = start("--vmpower.webhook.enabled=false")) {
       assertThat(app.getBeansOfType(io.vmpower.webhook.http.AdmissionEndpoints.class)).isEmpty();
-      assertThat(app.getBeansOfType(ControllerConfiguration.PowerControllerLifecycle.class))
+      assertThat(app.getBeansOfType(PowerControllerConfiguration.PowerControllerLifecycle.class))
           .hasSize(1);
     }
   }
