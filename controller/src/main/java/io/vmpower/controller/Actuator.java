@@ -185,12 +185,10 @@ final class Actuator {
 
   private void start(VmSnapshot s, Step.Start start) {
     PowerEventRecord claim = start.claim();
-    requireLeader();
     StartResult result;
     try {
-      result = virtApi.start(s.vm().namespace(), s.vm().name());
+      result = startRequest(s.vm());
     } catch (VirtApi.StartFailedException e) {
-      metrics.startRequest("error");
       events.emit(
           s.vm(),
           claim.vmiUid() + "/start-failed",
@@ -198,7 +196,6 @@ final class Actuator {
           "Starting the VM failed (" + e.getMessage() + "); vmpower retries with backoff.");
       throw e;
     }
-    metrics.startRequest(result.tag());
     log.info(
         "VirtualMachine {}: start for VMI {} ({}), policy {}: {}",
         s.key(),
@@ -227,15 +224,7 @@ final class Actuator {
 
   private void firstStart(VmSnapshot s, Step.FirstStart first) {
     RunPolicy policy = policy(s);
-    requireLeader();
-    StartResult result;
-    try {
-      result = virtApi.start(s.vm().namespace(), s.vm().name());
-    } catch (VirtApi.StartFailedException e) {
-      metrics.startRequest("error");
-      throw e;
-    }
-    metrics.startRequest(result.tag());
+    StartResult result = startRequest(s.vm());
     if (result == StartResult.STARTED) {
       events.emit(
           s.vm(),
@@ -259,6 +248,19 @@ final class Actuator {
                 PowerEventReason.START_PENDING.code(),
                 PowerEventRecord.START,
                 now()));
+  }
+
+  /** virt-api's start, counted by its result; a failure propagates to be retried with backoff. */
+  private StartResult startRequest(Vm vm) {
+    requireLeader();
+    try {
+      StartResult result = virtApi.start(vm.namespace(), vm.name());
+      metrics.startRequest(result.tag());
+      return result;
+    } catch (VirtApi.StartFailedException e) {
+      metrics.startRequest("error");
+      throw e;
+    }
   }
 
   private void warnIfUnterminated(VmSnapshot s, PodEnd end) {

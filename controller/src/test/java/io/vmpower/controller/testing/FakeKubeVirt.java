@@ -14,7 +14,6 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.dsl.HttpMethod;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.vmpower.api.Keys;
-import io.vmpower.api.ResourceType;
 import io.vmpower.api.RunPolicy;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,18 +42,8 @@ public final class FakeKubeVirt implements AutoCloseable {
   public static final String SHUTDOWN_MESSAGE =
       "{\"source\":\"vmpower\",\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-shutdown\",\"timestamp\":\"2026-11-01T10:00:00Z\"}";
 
-  static final ResourceDefinitionContext VM = context(ResourceType.VIRTUAL_MACHINE);
-  static final ResourceDefinitionContext VMI = context(ResourceType.VIRTUAL_MACHINE_INSTANCE);
-
-  private static ResourceDefinitionContext context(ResourceType type) {
-    return new ResourceDefinitionContext.Builder()
-        .withGroup(type.group())
-        .withVersion(type.version())
-        .withKind(type.kind())
-        .withPlural(type.plural())
-        .withNamespaced(true)
-        .build();
-  }
+  private static final ResourceDefinitionContext VM = MockCluster.VM;
+  private static final ResourceDefinitionContext VMI = MockCluster.VMI;
 
   private final ScriptedDispatcher dispatcher;
   private final KubernetesClient client;

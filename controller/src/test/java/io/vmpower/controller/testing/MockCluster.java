@@ -32,6 +32,12 @@ public final class MockCluster implements AutoCloseable {
   public static final String OTHER_NS = "elsewhere";
   public static final String RELEASE_NS = "vmpower-system";
 
+  /** KubeVirt's CRDs as the mock server registers them. */
+  static final CustomResourceDefinitionContext VM = crd(ResourceType.VIRTUAL_MACHINE, true);
+
+  static final CustomResourceDefinitionContext VMI =
+      crd(ResourceType.VIRTUAL_MACHINE_INSTANCE, false);
+
   // The mock server logs every request through java.util.logging; keep test output lean.
   private static final java.util.logging.Logger MOCK_LOG =
       java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
@@ -62,10 +68,7 @@ public final class MockCluster implements AutoCloseable {
   private MockCluster(boolean indexed) {
     // With many objects a list still scans them all: give clients time for that.
     this.requestTimeoutMillis = indexed ? 30_000 : 1_000;
-    List<CustomResourceDefinitionContext> crds =
-        List.of(
-            crd(ResourceType.VIRTUAL_MACHINE, true),
-            crd(ResourceType.VIRTUAL_MACHINE_INSTANCE, false));
+    List<CustomResourceDefinitionContext> crds = List.of(VM, VMI);
     KubernetesCrudDispatcher crud =
         indexed ? new IndexedCrudDispatcher(crds) : new KubernetesCrudDispatcher(crds);
     dispatcher = new ScriptedDispatcher(crud);
