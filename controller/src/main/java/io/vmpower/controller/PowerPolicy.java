@@ -54,13 +54,13 @@ final class PowerPolicy {
     if (reason instanceof ShutdownReason.GuestReset) {
       return policy.restartsOnGuestReset()
           ? Outcome.start(
-              GUEST_RESET.code(),
+              "guest-reset",
               EventReason.RestartedAfterGuestReboot,
               "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
                   + p
                   + ").")
           : Outcome.stay(
-              GUEST_RESET.code(),
+              "guest-reset",
               EventReason.GuestStopped,
               "The guest rebooted; run policy " + p + " does not restart it.");
     }
