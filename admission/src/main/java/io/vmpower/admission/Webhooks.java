@@ -1,5 +1,6 @@
 package io.vmpower.admission;
 
+import io.vmpower.api.KubeVirtAccounts;
 import io.vmpower.api.ResourceType;
 import io.vmpower.injector.PodMutator;
 import java.util.List;
@@ -21,8 +22,21 @@ public final class Webhooks {
     this.all = List.copyOf(all);
   }
 
-  /** The webhooks, each reading reviews of up to {@code maxRequestBytes}. */
+  /**
+   * The webhooks without a cluster (no namespace defaults, KubeVirt in its upstream namespace),
+   * each reading reviews of up to {@code maxRequestBytes}.
+   */
   public static Webhooks create(int maxRequestBytes) {
+    return create(maxRequestBytes, ClusterView.NONE, KubeVirtAccounts.DEFAULT);
+  }
+
+  /**
+   * The webhooks, each reading reviews of up to {@code maxRequestBytes}; the VM webhook takes
+   * namespace defaults and restores from {@code cluster} and knows KubeVirt's own writes by {@code
+   * kubevirt}'s users.
+   */
+  public static Webhooks create(
+      int maxRequestBytes, ClusterView cluster, KubeVirtAccounts kubevirt) {
     ReviewReader reader = new ReviewReader(maxRequestBytes);
     PodMutator pods = PodMutator.withBundledMonitor();
     return new Webhooks(
@@ -30,7 +44,10 @@ public final class Webhooks {
             new Webhook(
                 VIRTUAL_MACHINES,
                 new AdmissionHandler(
-                    ResourceType.VIRTUAL_MACHINE, new VmMutator(), reader, ReviewWriter.PLAIN)),
+                    ResourceType.VIRTUAL_MACHINE,
+                    new VmMutator(cluster, kubevirt),
+                    reader,
+                    ReviewWriter.PLAIN)),
             new Webhook(
                 PODS,
                 new AdmissionHandler(

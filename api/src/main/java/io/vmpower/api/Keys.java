@@ -24,6 +24,34 @@ public final class Keys {
   /** VM annotation: the last power event the controller handled (JSON), its dedup record. */
   public static final String LAST_POWER_EVENT = "vmpower.io/last-power-event";
 
+  /**
+   * Namespace annotation: the run policy of every VM created or updated in the namespace without
+   * its own {@link #RUN_POLICY} annotation (the webhook stores it on the VM, with a warning).
+   */
+  public static final String DEFAULT_RUN_POLICY = "vmpower.io/default-run-policy";
+
+  /**
+   * VM annotation {@code "true"}: vmpower is suspended for the VM (maintenance). The VM webhook
+   * lets any runStrategy through and the controller neither starts nor restarts it; removing it (or
+   * {@code "false"}) restores the policy's runStrategy.
+   */
+  public static final String MAINTENANCE = "vmpower.io/maintenance";
+
+  /**
+   * VM annotation: why the VM is in maintenance, free text; set by the VM webhook when it puts a VM
+   * into maintenance for KubeVirt's own runStrategy write, optional for users.
+   */
+  public static final String MAINTENANCE_REASON = "vmpower.io/maintenance-reason";
+
+  /**
+   * VM annotation written by the controller: when it first saw the VM in maintenance (RFC 3339);
+   * its Events on entering and leaving maintenance are keyed on it.
+   */
+  public static final String MAINTENANCE_SINCE = "vmpower.io/maintenance-since";
+
+  /** VM annotation written by the controller: its restarts of the VM by reason (JSON object). */
+  public static final String RESTARTS = "vmpower.io/restarts";
+
   /** KubeVirt's label on virt-launcher pods ({@code kubevirt.io=virt-launcher}). */
   public static final String KUBEVIRT_APP = "kubevirt.io";
 
@@ -31,6 +59,12 @@ public final class Keys {
 
   /** KubeVirt's annotation on short-lived provisioning pods that never run a guest. */
   public static final String KUBEVIRT_EPHEMERAL_PROVISIONING = "kubevirt.io/ephemeral-provisioning";
+
+  /**
+   * KubeVirt's VM annotation: the runStrategy virt-controller restores on a {@code WaitAsReceiver}
+   * VM once the decentralized live migration into it has completed.
+   */
+  public static final String KUBEVIRT_RESTORE_RUN_STRATEGY = "kubevirt.io/restore-run-strategy";
 
   /** The virt-launcher container that runs QEMU. */
   public static final String COMPUTE_CONTAINER = "compute";
