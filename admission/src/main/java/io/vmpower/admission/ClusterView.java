@@ -25,6 +25,25 @@ public interface ClusterView {
   /** No cluster: no defaults, no restores (the server without Kubernetes). */
   ClusterView NONE = fixed(Map.of());
 
+  /**
+   * The same default (an annotation value) for every namespace, and no restores: {@code preview
+   * --default-run-policy}.
+   */
+  static ClusterView sameDefault(String annotation) {
+    NamespaceDefault everywhere = NamespaceDefault.of(annotation);
+    return new ClusterView() {
+      @Override
+      public NamespaceDefault namespaceDefault(String namespace) {
+        return everywhere;
+      }
+
+      @Override
+      public boolean restoreStopsVm(String namespace, String name) {
+        return false;
+      }
+    };
+  }
+
   /** Fixed namespace defaults (annotation values by namespace) and no restores. */
   static ClusterView fixed(Map<String, String> defaults) {
     Map<String, String> copy = Map.copyOf(defaults);

@@ -35,6 +35,8 @@ final class Actuator {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final String RECORD_POINTER =
       "/metadata/annotations/" + Keys.LAST_POWER_EVENT.replace("~", "~0").replace("/", "~1");
+  private static final String RESTARTS_POINTER =
+      "/metadata/annotations/" + Keys.RESTARTS.replace("~", "~0").replace("/", "~1");
 
   /** Thrown when leadership ended: the session is closing, nothing is retried. */
   static final class NotLeaderException extends RuntimeException {
@@ -64,6 +66,7 @@ final class Actuator {
   private final BooleanSupplier leader;
   private final TerminationWaits waits;
   private final Clock clock;
+  private final UpkeepActions upkeep;
 
   /** Pods already reported as not injected (the Event name dedups across restarts as well). */
   private final Set<String> reportedPods = ConcurrentHashMap.newKeySet();
@@ -85,6 +88,7 @@ final class Actuator {
     this.leader = leader;
     this.waits = waits;
     this.clock = clock;
+    this.upkeep = new UpkeepActions(client, events, metrics, leader, clock);
   }
 
   After act(Step step, VmSnapshot s) {
@@ -121,6 +125,10 @@ final class Actuator {
     if (step instanceof Step.FirstStart first) {
       firstStart(s, first);
       return DONE;
+    }
+    if (UpkeepActions.handles(step)) {
+      upkeep.act(step, s);
+      return DONE; // the VM's update brings the key back
     }
     if (step instanceof Step.DropStartPending drop) {
       requireLeader();
@@ -288,6 +296,7 @@ final class Actuator {
   /**
    * Starting → Done, as a compare-and-swap on the annotation itself (JSON patch test): the VM's
    * status moves on after a start, so its resourceVersion cannot serve as the precondition here.
+   * The restart is counted in the same write ({@code vmpower.io/restarts}), so exactly once.
    */
   private void confirm(Vm vm, PowerEventRecord claim) {
     ArrayNode ops = JSON.createArrayNode();
@@ -296,6 +305,10 @@ final class Actuator {
         .put("op", "replace")
         .put("path", RECORD_POINTER)
         .put("value", claim.completed(now()).toJson());
+    ops.addObject()
+        .put("op", "add")
+        .put("path", RESTARTS_POINTER)
+        .put("value", vm.upkeep().restarts().plus(claim.reason()).toJson());
     vmResource(vm).patch(PatchContext.of(PatchType.JSON), ops.toString());
   }
 

@@ -2,8 +2,11 @@ package io.vmpower.controller;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.vmpower.admission.InLine;
 import io.vmpower.api.Keys;
 import io.vmpower.api.RunPolicy;
+import io.vmpower.api.status.Maintenance;
+import io.vmpower.api.status.Restarts;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
@@ -43,7 +46,10 @@ record VmSnapshot(
     pods = List.copyOf(pods);
   }
 
-  /** The VM: its policy, what is pending on it, and the record of the last power event. */
+  /**
+   * The VM: its policy, what is pending on it, the record of the last power event, and its upkeep
+   * (maintenance, restarts, whether it is as the VM webhook would store it).
+   */
   record Vm(
       String namespace,
       String name,
@@ -53,9 +59,16 @@ record VmSnapshot(
       Optional<RunPolicy> policy,
       boolean stateChangeRequests,
       boolean startPending,
-      Optional<PowerEventRecord> record) {
+      Optional<PowerEventRecord> record,
+      Upkeep upkeep) {
 
+    /** The VM without the check against the webhook's rules (taken as in line). */
     static Vm of(GenericKubernetesResource vm) {
+      return of(vm, new InLine.Consistent());
+    }
+
+    /** The VM, with what the webhook's rules make of it as stored ({@link InLine}). */
+    static Vm of(GenericKubernetesResource vm, InLine.Result alignment) {
       return new Vm(
           vm.getMetadata().getNamespace(),
           vm.getMetadata().getName(),
@@ -66,7 +79,42 @@ record VmSnapshot(
           RunPolicy.parse(KubeVirt.annotation(vm, Keys.RUN_POLICY)).map(RunPolicy.Parsed::policy),
           KubeVirt.hasStateChangeRequests(vm),
           KubeVirt.annotation(vm, Keys.START_PENDING) != null,
-          PowerEventRecord.parse(KubeVirt.annotation(vm, Keys.LAST_POWER_EVENT)));
+          PowerEventRecord.parse(KubeVirt.annotation(vm, Keys.LAST_POWER_EVENT)),
+          Upkeep.of(vm, alignment));
+    }
+
+    boolean inMaintenance() {
+      return upkeep.maintenance();
+    }
+  }
+
+  /**
+   * Issue 15's part of the VM: maintenance as the user (or the webhook) set it and as the
+   * controller last saw it, the controller's restart counts, and the verdict of the webhook's rules
+   * on the VM as stored.
+   *
+   * @param maintenanceReason {@code vmpower.io/maintenance-reason}, empty when absent
+   * @param maintenanceSince {@code vmpower.io/maintenance-since}: the controller has seen the VM in
+   *     maintenance since then
+   */
+  record Upkeep(
+      boolean maintenance,
+      String maintenanceReason,
+      Optional<String> maintenanceSince,
+      Restarts restarts,
+      InLine.Result alignment) {
+
+    static final Upkeep NONE =
+        new Upkeep(false, "", Optional.empty(), Restarts.NONE, new InLine.Consistent());
+
+    static Upkeep of(GenericKubernetesResource vm, InLine.Result alignment) {
+      String reason = KubeVirt.annotation(vm, Keys.MAINTENANCE_REASON);
+      return new Upkeep(
+          Maintenance.isOn(KubeVirt.annotation(vm, Keys.MAINTENANCE)),
+          reason == null ? "" : reason,
+          Optional.ofNullable(KubeVirt.annotation(vm, Keys.MAINTENANCE_SINCE)),
+          Restarts.parse(KubeVirt.annotation(vm, Keys.RESTARTS)),
+          alignment);
     }
   }
 

@@ -291,7 +291,8 @@ class ExactlyOnceTest {
           v.policy(),
           v.stateChangeRequests(),
           v.startPending(),
-          java.util.Optional.of(record));
+          java.util.Optional.of(record),
+          v.upkeep());
     }
   }
 

@@ -74,6 +74,7 @@ final class Snapshots {
     private Optional<FreshVmi> freshVmi = Optional.empty();
     private Optional<Step.Claim> claimed = Optional.empty();
     private Optional<Instant> waitingSince = Optional.empty();
+    private VmSnapshot.Upkeep upkeep = VmSnapshot.Upkeep.NONE;
 
     private Builder(String policy) {
       this.policy = policy;
@@ -134,6 +135,11 @@ final class Snapshots {
       return this;
     }
 
+    Builder upkeep(VmSnapshot.Upkeep u) {
+      upkeep = u;
+      return this;
+    }
+
     Builder waitingSince(Instant at) {
       waitingSince = Optional.of(at);
       return this;
@@ -151,7 +157,8 @@ final class Snapshots {
                   RunPolicy.parse(policy).map(RunPolicy.Parsed::policy),
                   stateChangeRequests,
                   startPending,
-                  Optional.ofNullable(record))
+                  Optional.ofNullable(record),
+                  upkeep)
               : null;
       return new VmSnapshot(
           "vms/db",

@@ -1,5 +1,6 @@
 package io.vmpower.webhook;
 
+import io.vmpower.admission.ClusterView;
 import io.vmpower.admission.Webhooks;
 import io.vmpower.webhook.http.WebhookSettings;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -12,7 +13,7 @@ import org.springframework.context.annotation.Bean;
 public class VmPowerApplication {
 
   @Bean
-  Webhooks webhooks(WebhookSettings settings) {
-    return Webhooks.create(settings.maxRequestBytes());
+  Webhooks webhooks(WebhookSettings settings, ClusterView cluster) {
+    return Webhooks.create(settings.maxRequestBytes(), cluster, settings.kubevirt());
   }
 }
