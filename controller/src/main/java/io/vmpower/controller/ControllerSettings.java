@@ -25,6 +25,8 @@ import java.util.UUID;
  * @param podTerminationWait how long to wait for the compute container's termination message after
  *     the VMI went final before deciding without it
  * @param requestTimeout timeout of one start request to virt-api
+ * @param censusPeriod how often the leader counts the fleet for its gauges ({@code
+ *     vmpower_controller_vms} and the others of {@link FleetCensus}), from its caches
  */
 public record ControllerSettings(
     String leaseNamespace,
@@ -38,7 +40,8 @@ public record ControllerSettings(
     Duration backoffMax,
     Duration resyncPeriod,
     Duration podTerminationWait,
-    Duration requestTimeout) {
+    Duration requestTimeout,
+    Duration censusPeriod) {
 
   public ControllerSettings {
     leaseNamespace = or(leaseNamespace, envOr("POD_NAMESPACE", "default"));
@@ -58,6 +61,7 @@ public record ControllerSettings(
     resyncPeriod = or(resyncPeriod, Duration.ofMinutes(10));
     podTerminationWait = or(podTerminationWait, Duration.ofMinutes(2));
     requestTimeout = or(requestTimeout, Duration.ofSeconds(30));
+    censusPeriod = or(censusPeriod, Duration.ofSeconds(15));
     if (leaseDuration.toSeconds() < 1) {
       throw new IllegalArgumentException("leaseDuration must be at least 1s (Lease has seconds)");
     }
@@ -97,7 +101,8 @@ public record ControllerSettings(
         .backoffMax(backoffMax)
         .resyncPeriod(resyncPeriod)
         .podTerminationWait(podTerminationWait)
-        .requestTimeout(requestTimeout);
+        .requestTimeout(requestTimeout)
+        .censusPeriod(censusPeriod);
   }
 
   private static <T> T or(T value, T fallback) {
@@ -123,6 +128,7 @@ public record ControllerSettings(
     private Duration resyncPeriod;
     private Duration podTerminationWait;
     private Duration requestTimeout;
+    private Duration censusPeriod;
 
     private Builder() {}
 
@@ -186,6 +192,11 @@ public record ControllerSettings(
       return this;
     }
 
+    public Builder censusPeriod(Duration v) {
+      censusPeriod = v;
+      return this;
+    }
+
     public ControllerSettings build() {
       return new ControllerSettings(
           leaseNamespace,
@@ -199,7 +210,8 @@ public record ControllerSettings(
           backoffMax,
           resyncPeriod,
           podTerminationWait,
-          requestTimeout);
+          requestTimeout,
+          censusPeriod);
     }
   }
 }

@@ -36,9 +36,6 @@ final class Session implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Session.class);
   private static final String VMI_UID_INDEX = "vmiUid";
 
-  /** How often the fleet's gauges are counted again. */
-  static final Duration CENSUS_PERIOD = Duration.ofSeconds(15);
-
   private final KubernetesClient client;
   private final ControllerSettings settings;
   private final ControllerMetrics metrics;
@@ -169,7 +166,7 @@ final class Session implements AutoCloseable {
     }
     log.info("caches synced; starting {} workers", settings.workers());
     census.scheduleWithFixedDelay(
-        this::countFleet, 0, CENSUS_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        this::countFleet, 0, settings.censusPeriod().toMillis(), TimeUnit.MILLISECONDS);
     // Level-triggered start: every VM is looked at once, whatever happened while no replica was
     // leading.
     vms.getStore().list().forEach(vm -> queue.add(Cache.metaNamespaceKeyFunc(vm)));

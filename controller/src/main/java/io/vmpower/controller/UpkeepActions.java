@@ -87,6 +87,14 @@ final class UpkeepActions {
     String policy =
         change.desired().path("metadata").path("annotations").path(Keys.RUN_POLICY).asText("");
     String summary = String.join("; ", change.changes());
+    ArrayNode ops = JSON.createArrayNode();
+    ops.addObject()
+        .put("op", "test")
+        .put("path", "/metadata/resourceVersion")
+        .put("value", vm.resourceVersion());
+    change.patch().forEach(ops::add);
+    patch(vm, PatchType.JSON, ops);
+    // After the write: only the one write that passed its test says so.
     if (!change.onlyLabels()) {
       events.emit(
           vm,
@@ -101,13 +109,6 @@ final class UpkeepActions {
                       ? ""
                       : " (" + String.join("; ", change.warnings()) + ")")));
     }
-    ArrayNode ops = JSON.createArrayNode();
-    ops.addObject()
-        .put("op", "test")
-        .put("path", "/metadata/resourceVersion")
-        .put("value", vm.resourceVersion());
-    change.patch().forEach(ops::add);
-    patch(vm, PatchType.JSON, ops);
     metrics.broughtInLine(policy, change.onlyLabels() ? "labels" : "policy");
     log.info(
         "VirtualMachine {}/{}: brought in line with run policy {}: {}",
@@ -137,12 +138,18 @@ final class UpkeepActions {
                 + message));
   }
 
+  /** The write first, guarded: of concurrent attempts only one writes, and only it says so. */
   private void enterMaintenance(Vm vm) {
     String now = clock.instant().toString();
+    ObjectNode patch = JSON.createObjectNode();
+    ObjectNode meta = patch.putObject("metadata");
+    meta.put("resourceVersion", vm.resourceVersion());
+    meta.putObject("annotations").put(Keys.MAINTENANCE_SINCE, now);
+    patch(vm, PatchType.JSON_MERGE, patch);
     String reason = vm.upkeep().maintenanceReason();
     events.emit(
         vm,
-        "maintenance/" + vm.resourceVersion(),
+        "maintenance/" + now,
         EventReason.MaintenanceStarted,
         cap(
             "In maintenance ("
@@ -151,29 +158,12 @@ final class UpkeepActions {
                 + (reason.isEmpty() ? "" : ": " + reason)
                 + "): vmpower lets any runStrategy through and neither starts nor restarts the VM"
                 + " until the annotation is removed."));
-    ObjectNode patch = JSON.createObjectNode();
-    ObjectNode meta = patch.putObject("metadata");
-    meta.put("resourceVersion", vm.resourceVersion());
-    meta.putObject("annotations").put(Keys.MAINTENANCE_SINCE, now);
-    patch(vm, PatchType.JSON_MERGE, patch);
     metrics.maintenance("started");
     log.info("VirtualMachine {}/{}: in maintenance", vm.namespace(), vm.name());
   }
 
   private void leaveMaintenance(Vm vm, String endedVmiUid) {
-    String policy =
-        vm.policy().map(p -> p.value() + " (runStrategy " + p.runStrategy() + ")").orElse("none");
-    events.emit(
-        vm,
-        "maintenance-end/" + vm.upkeep().maintenanceSince().orElse(""),
-        EventReason.MaintenanceEnded,
-        "Maintenance over (since "
-            + vm.upkeep().maintenanceSince().orElse("?")
-            + "): vmpower manages the VM again with run policy "
-            + policy
-            + (endedVmiUid == null
-                ? "."
-                : "; the VMI that ended during maintenance is not acted on."));
+    String since = vm.upkeep().maintenanceSince().orElse("");
     ObjectNode patch = JSON.createObjectNode();
     ObjectNode meta = patch.putObject("metadata");
     meta.put("resourceVersion", vm.resourceVersion());
@@ -186,6 +176,19 @@ final class UpkeepActions {
               .toJson());
     }
     patch(vm, PatchType.JSON_MERGE, patch);
+    String policy =
+        vm.policy().map(p -> p.value() + " (runStrategy " + p.runStrategy() + ")").orElse("none");
+    events.emit(
+        vm,
+        "maintenance-end/" + since,
+        EventReason.MaintenanceEnded,
+        "Maintenance over (since "
+            + since
+            + "): vmpower manages the VM again with run policy "
+            + policy
+            + (endedVmiUid == null
+                ? "."
+                : "; the VMI that ended during maintenance is not acted on."));
     metrics.maintenance("ended");
     log.info("VirtualMachine {}/{}: maintenance over", vm.namespace(), vm.name());
   }

@@ -22,6 +22,7 @@ final class TestSettings {
         .backoffMax(Duration.ofMillis(800))
         .resyncPeriod(Duration.ofSeconds(30))
         .podTerminationWait(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofMillis(800));
+        .requestTimeout(Duration.ofMillis(800))
+        .censusPeriod(Duration.ofMillis(200));
   }
 }
