@@ -52,6 +52,7 @@ case "$action" in
      /bin/busybox poweroff -f) &
   fi
 done
+/bin/busybox sleep 1 # the readers have opened their devices by then
 /bin/busybox echo vmpower-guest-ready
 while :; do /bin/busybox sleep 3600; done'
     ;;

@@ -347,18 +347,7 @@ class DomainMonitorFakeVirshTest {
     }
 
     List<String> recorded(Run r) throws IOException {
-      List<String> out = new ArrayList<>();
-      for (String line : r.terminationLines()) {
-        JsonNode n = MonitorProcesses.JSON.readTree(line);
-        assertThat(n.path("source").asText()).isEqualTo("vmpower");
-        assertThat(n.path("timestamp").asText()).matches(MonitorProcesses.ISO_MILLIS);
-        out.add(
-            n.path("event").asText()
-                + (n.has("reason")
-                    ? (n.path("guest").asBoolean() ? " +" : " -") + n.path("reason").asText()
-                    : " " + n.path("action").asText()));
-      }
-      return out;
+      return MonitorProcesses.recordedEvents(Files.readString(r.terminationLog));
     }
 
     @Test

@@ -116,6 +116,29 @@ final class MonitorProcesses {
     return records;
   }
 
+  /**
+   * The termination log as compact events, checking the fixed fields of every line: {@code SHUTDOWN
+   * +guest-reset} (guest-initiated), {@code SHUTDOWN -host-signal}, {@code WATCHDOG reset}, {@code
+   * GUEST_PANICKED pause}.
+   */
+  static List<String> recordedEvents(String terminationLog) throws IOException {
+    List<String> out = new ArrayList<>();
+    for (String line : terminationLog.lines().toList()) {
+      JsonNode n = JSON.readTree(line);
+      assertThat(n.path("source").asText()).as(line).isEqualTo("vmpower");
+      assertThat(n.path("timestamp").asText()).as(line).matches(ISO_MILLIS);
+      String event = n.path("event").asText();
+      if (event.equals("SHUTDOWN")) {
+        assertThat(n.path("guest").isBoolean()).as(line).isTrue();
+        out.add(event + (n.path("guest").asBoolean() ? " +" : " -") + n.path("reason").asText());
+      } else {
+        assertThat(event).as(line).isIn("WATCHDOG", "GUEST_PANICKED");
+        out.add(event + " " + n.path("action").asText());
+      }
+    }
+    return out;
+  }
+
   static List<String> messages(List<JsonNode> records, String level) {
     return records.stream()
         .filter(r -> r.path("level").asText().equals(level))
