@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 runs="${1:-20}"
 ./mvnw -B -pl injector -am verify \
-  -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.skip=true \
   -Dit.test='DomainMonitorLibvirtIT#rebootWindow+nativeRebootPolicyWindow' \
   -Dvmpower.benchmark.runs="$runs"
 cat injector/target/reboot-window.txt injector/target/reboot-window-native.txt
