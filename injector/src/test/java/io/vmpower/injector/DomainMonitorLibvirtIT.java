@@ -448,10 +448,13 @@ class DomainMonitorLibvirtIT {
           .isTrue();
       exit = monitor.exitValue();
       assertThat(Files.readString(dir.resolve("monitor.stdout"))).as("monitor stdout").isEmpty();
+      // this run's listeners only (they inherit its termination log path): other builds on the
+      // machine run monitors too
+      String ours = "VMPOWER_TERMINATION_LOG=" + termination;
       List<Long> listeners =
-          MonitorProcesses.lingering("--loop --event lifecycle", Duration.ofSeconds(1));
+          MonitorProcesses.lingering("event --loop --event lifecycle", ours, Duration.ofSeconds(1));
       listeners.addAll(
-          MonitorProcesses.lingering("--loop --event SHUTDOWN", Duration.ofSeconds(1)));
+          MonitorProcesses.lingering("qemu-monitor-event --loop", ours, Duration.ofSeconds(1)));
       assertThat(listeners).as("listeners left behind:%n%s", describe(listeners)).isEmpty();
     } else {
       // without the monitor: wait for a second boot on the console, or for QEMU to end

@@ -59,6 +59,40 @@ final class MonitorProcesses {
     return found;
   }
 
+  /**
+   * Like {@link #processesMentioning(String)}, limited to processes whose environment contains
+   * {@code envNeedle}: the children of one monitor run, not those of another build on the machine.
+   */
+  static List<Long> processesMentioning(String marker, String envNeedle) {
+    List<Long> found = new ArrayList<>();
+    for (long pid : processesMentioning(marker)) {
+      try {
+        byte[] env = Files.readAllBytes(Path.of("/proc/" + pid + "/environ"));
+        if (new String(env, StandardCharsets.UTF_8).contains(envNeedle)) {
+          found.add(pid);
+        }
+      } catch (IOException e) {
+        // the process ended while we looked
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Waits up to {@code grace} for processes mentioning {@code marker} with {@code envNeedle} in
+   * their environment to disappear.
+   */
+  static List<Long> lingering(String marker, String envNeedle, Duration grace)
+      throws InterruptedException {
+    long end = System.nanoTime() + grace.toNanos();
+    List<Long> left = processesMentioning(marker, envNeedle);
+    while (!left.isEmpty() && System.nanoTime() < end) {
+      Thread.sleep(20);
+      left = processesMentioning(marker, envNeedle);
+    }
+    return left;
+  }
+
   /** Waits up to {@code grace} for processes mentioning {@code marker} to disappear. */
   static List<Long> lingering(String marker, Duration grace) throws InterruptedException {
     long end = System.nanoTime() + grace.toNanos();
