@@ -49,9 +49,6 @@ public final class Keys {
    */
   public static final String MAINTENANCE_SINCE = "vmpower.io/maintenance-since";
 
-  /** VM annotation written by the controller: its restarts of the VM by reason (JSON object). */
-  public static final String RESTARTS = "vmpower.io/restarts";
-
   /** KubeVirt's label on virt-launcher pods ({@code kubevirt.io=virt-launcher}). */
   public static final String KUBEVIRT_APP = "kubevirt.io";
 

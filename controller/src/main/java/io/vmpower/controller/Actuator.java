@@ -35,8 +35,6 @@ final class Actuator {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final String RECORD_POINTER =
       "/metadata/annotations/" + Keys.LAST_POWER_EVENT.replace("~", "~0").replace("/", "~1");
-  private static final String RESTARTS_POINTER =
-      "/metadata/annotations/" + Keys.RESTARTS.replace("~", "~0").replace("/", "~1");
 
   /** Thrown when leadership ended: the session is closing, nothing is retried. */
   static final class NotLeaderException extends RuntimeException {
@@ -296,7 +294,6 @@ final class Actuator {
   /**
    * Starting → Done, as a compare-and-swap on the annotation itself (JSON patch test): the VM's
    * status moves on after a start, so its resourceVersion cannot serve as the precondition here.
-   * The restart is counted in the same write ({@code vmpower.io/restarts}), so exactly once.
    */
   private void confirm(Vm vm, PowerEventRecord claim) {
     ArrayNode ops = JSON.createArrayNode();
@@ -305,10 +302,6 @@ final class Actuator {
         .put("op", "replace")
         .put("path", RECORD_POINTER)
         .put("value", claim.completed(now()).toJson());
-    ops.addObject()
-        .put("op", "add")
-        .put("path", RESTARTS_POINTER)
-        .put("value", vm.upkeep().restarts().plus(claim.reason()).toJson());
     vmResource(vm).patch(PatchContext.of(PatchType.JSON), ops.toString());
   }
 

@@ -1,6 +1,8 @@
 package io.vmpower.controller;
 
-import io.vmpower.api.status.LastPowerEvent;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -8,8 +10,6 @@ import java.util.Optional;
  * The {@code vmpower.io/last-power-event} annotation: which VMI the controller handled, why, what
  * it did and whether the action is complete. It is the dedup record: a VMI whose uid is recorded
  * with state {@code Done} is never acted on again, by this or any later leader.
- *
- * <p>Its JSON format is {@link LastPowerEvent}'s, shared with {@code vmpower status}.
  *
  * <p>A start is claimed first ({@code state: Starting}) and completed after virt-api accepted it
  * ({@code state: Done}); see README "Exactly once" for why.
@@ -47,6 +47,8 @@ record PowerEventRecord(String vmiUid, String reason, String action, State state
     }
   }
 
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
   static PowerEventRecord starting(String vmiUid, String reason, Instant now) {
     return new PowerEventRecord(vmiUid, reason, START, State.STARTING, now.toString());
   }
@@ -68,15 +70,34 @@ record PowerEventRecord(String vmiUid, String reason, String action, State state
   }
 
   String toJson() {
-    return new LastPowerEvent(vmiUid, reason, action, state.value, time).toJson();
+    ObjectNode node = JSON.createObjectNode();
+    node.put("vmiUid", vmiUid);
+    node.put("reason", reason);
+    node.put("action", action);
+    node.put("state", state.value);
+    node.put("time", time);
+    return node.toString();
   }
 
   /** Parses the annotation; anything unreadable counts as no record. */
   static Optional<PowerEventRecord> parse(String text) {
-    return LastPowerEvent.parse(text)
-        .map(
-            e ->
-                new PowerEventRecord(
-                    e.vmiUid(), e.reason(), e.action(), State.parse(e.state()), e.time()));
+    if (text == null || text.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      JsonNode node = JSON.readTree(text);
+      if (node == null || !node.isObject() || !node.path("vmiUid").isTextual()) {
+        return Optional.empty();
+      }
+      return Optional.of(
+          new PowerEventRecord(
+              node.path("vmiUid").asText(),
+              node.path("reason").asText(""),
+              node.path("action").asText(""),
+              State.parse(node.path("state").asText(State.DONE.value)),
+              node.path("time").asText("")));
+    } catch (Exception e) {
+      return Optional.empty();
+    }
   }
 }

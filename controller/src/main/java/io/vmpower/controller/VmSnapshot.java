@@ -6,7 +6,6 @@ import io.vmpower.admission.InLine;
 import io.vmpower.api.Keys;
 import io.vmpower.api.RunPolicy;
 import io.vmpower.api.status.Maintenance;
-import io.vmpower.api.status.Restarts;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
@@ -48,7 +47,7 @@ record VmSnapshot(
 
   /**
    * The VM: its policy, what is pending on it, the record of the last power event, and its upkeep
-   * (maintenance, restarts, whether it is as the VM webhook would store it).
+   * (maintenance, whether it is as the VM webhook would store it).
    */
   record Vm(
       String namespace,
@@ -90,8 +89,7 @@ record VmSnapshot(
 
   /**
    * Issue 15's part of the VM: maintenance as the user (or the webhook) set it and as the
-   * controller last saw it, the controller's restart counts, and the verdict of the webhook's rules
-   * on the VM as stored.
+   * controller last saw it, and the verdict of the webhook's rules on the VM as stored.
    *
    * @param maintenanceReason {@code vmpower.io/maintenance-reason}, empty when absent
    * @param maintenanceSince {@code vmpower.io/maintenance-since}: the controller has seen the VM in
@@ -101,11 +99,9 @@ record VmSnapshot(
       boolean maintenance,
       String maintenanceReason,
       Optional<String> maintenanceSince,
-      Restarts restarts,
       InLine.Result alignment) {
 
-    static final Upkeep NONE =
-        new Upkeep(false, "", Optional.empty(), Restarts.NONE, new InLine.Consistent());
+    static final Upkeep NONE = new Upkeep(false, "", Optional.empty(), new InLine.Consistent());
 
     static Upkeep of(GenericKubernetesResource vm, InLine.Result alignment) {
       String reason = KubeVirt.annotation(vm, Keys.MAINTENANCE_REASON);
@@ -113,7 +109,6 @@ record VmSnapshot(
           Maintenance.isOn(KubeVirt.annotation(vm, Keys.MAINTENANCE)),
           reason == null ? "" : reason,
           Optional.ofNullable(KubeVirt.annotation(vm, Keys.MAINTENANCE_SINCE)),
-          Restarts.parse(KubeVirt.annotation(vm, Keys.RESTARTS)),
           alignment);
     }
   }

@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vmpower.api.Keys;
-import io.vmpower.api.status.Restarts;
 import io.vmpower.controller.testing.FakeKubeVirt;
 import io.vmpower.controller.testing.MockCluster;
 import java.time.Duration;
@@ -28,9 +27,8 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * Issue 15 in the controller, against the mock API server: VMs brought in line with the VM
  * webhook's rules (a namespace enabled after its VMs exist, a namespace default set later, a
- * missing label), invalid namespace defaults reported, maintenance entered and left, restarts
- * counted, the fleet gauges. The mock server runs no webhook: what it stores is what the controller
- * wrote.
+ * missing label), invalid namespace defaults reported, maintenance entered and left, the fleet
+ * gauges. The mock server runs no webhook: what it stores is what the controller wrote.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FleetControllerTest {
@@ -415,37 +413,6 @@ class FleetControllerTest {
               assertThat(cluster.eventReasons(ENABLED_NS, name))
                   .containsExactly("MaintenanceStarted", "BroughtInLine", "MaintenanceEnded");
             });
-  }
-
-  @Test
-  void restartsAreCountedByReasonInTheVmsAnnotation() {
-    String name = newName("restarts");
-    kubevirt.createVm(ENABLED_NS, name, "AlwaysOnUnlessStoppedManually", Map.of());
-    kubevirt.run(ENABLED_NS, name);
-    kubevirt.guestReset(ENABLED_NS, name);
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                restarts(name).total() == 1
-                    && "Running".equals(kubevirt.vmiPhase(ENABLED_NS, name)));
-    kubevirt.guestReset(ENABLED_NS, name);
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                restarts(name).total() == 2
-                    && "Running".equals(kubevirt.vmiPhase(ENABLED_NS, name)));
-    kubevirt.end(ENABLED_NS, name, null, "Failed");
-    await().atMost(Duration.ofSeconds(10)).until(() -> restarts(name).total() == 3);
-    assertThat(restarts(name).byReason())
-        .containsExactly(Map.entry("guest-reset", 2L), Map.entry("vmi-failed", 1L));
-    assertThat(vm(ENABLED_NS, name).getMetadata().getAnnotations().get(Keys.RESTARTS))
-        .isEqualTo("{\"guest-reset\":2,\"vmi-failed\":1}");
-  }
-
-  private Restarts restarts(String name) {
-    return Restarts.parse(vm(ENABLED_NS, name).getMetadata().getAnnotations().get(Keys.RESTARTS));
   }
 
   @Test

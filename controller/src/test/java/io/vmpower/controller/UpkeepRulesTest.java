@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.vmpower.admission.InLine;
-import io.vmpower.api.status.Restarts;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -25,8 +24,7 @@ class UpkeepRulesTest {
           false);
 
   static VmSnapshot.Upkeep upkeep(boolean maintenance, String since, InLine.Result alignment) {
-    return new VmSnapshot.Upkeep(
-        maintenance, "", Optional.ofNullable(since), Restarts.NONE, alignment);
+    return new VmSnapshot.Upkeep(maintenance, "", Optional.ofNullable(since), alignment);
   }
 
   static VmSnapshot.Upkeep maintenance(boolean on, String since) {

@@ -1,5 +1,7 @@
 package io.vmpower.webhook.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -7,9 +9,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.vmpower.api.Keys;
 import io.vmpower.api.ResourceType;
 import io.vmpower.api.RunPolicy;
-import io.vmpower.api.status.LastPowerEvent;
 import io.vmpower.api.status.Maintenance;
-import io.vmpower.api.status.Restarts;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * What {@code vmpower status} shows: one row per managed VM (a VM with a {@code
@@ -26,6 +27,8 @@ import java.util.Optional;
  */
 final class FleetStatus {
   private FleetStatus() {}
+
+  private static final JsonMapper JSON = JsonMapper.builder().build();
 
   /** A state that needs someone's attention: the command's exit code says so. */
   static final List<String> ATTENTION = List.of(State.GAVE_UP, State.NO_MONITOR);
@@ -59,8 +62,8 @@ final class FleetStatus {
       String policy,
       String runStrategy,
       String phase,
-      Optional<LastPowerEvent> lastEvent,
-      Restarts restarts,
+      Optional<PowerRecord> lastEvent,
+      Map<String, Long> restarts,
       boolean maintenance,
       String maintenanceReason,
       String maintenanceSince,
@@ -70,12 +73,74 @@ final class FleetStatus {
     boolean needsAttention() {
       return states.stream().anyMatch(ATTENTION::contains);
     }
+
+    long restartsTotal() {
+      return restarts.values().stream().mapToLong(Long::longValue).sum();
+    }
+  }
+
+  /**
+   * What the status shows of the controller's record ({@code vmpower.io/last-power-event}): the
+   * last power event, and the restart-loop state issue 14 keeps in the same record (restarts by
+   * reason, backoff, give-up), read leniently from the JSON as issue 14's {@code LastPowerEvent}
+   * writes it.
+   *
+   * @param backoffUntil empty unless a restart waits for its backoff
+   * @param gaveUp empty unless the controller gave up restarting the VM
+   */
+  record PowerRecord(
+      String vmiUid,
+      String reason,
+      String action,
+      String state,
+      String time,
+      Map<String, Long> restarts,
+      String backoffUntil,
+      String gaveUp) {
+
+    boolean done() {
+      return "Done".equals(state);
+    }
+
+    static Optional<PowerRecord> parse(String text) {
+      if (text == null || text.isBlank() || text.length() > 16 * 1024) {
+        return Optional.empty();
+      }
+      try {
+        JsonNode node = JSON.readTree(text);
+        if (node == null || !node.isObject() || !node.path("vmiUid").isTextual()) {
+          return Optional.empty();
+        }
+        Map<String, Long> restarts = new TreeMap<>();
+        node.path("restarts")
+            .properties()
+            .forEach(
+                e -> {
+                  if (e.getValue().canConvertToLong() && e.getValue().longValue() >= 0) {
+                    restarts.put(e.getKey(), e.getValue().longValue());
+                  }
+                });
+        return Optional.of(
+            new PowerRecord(
+                node.path("vmiUid").asText(),
+                node.path("reason").asText(""),
+                node.path("action").asText(""),
+                node.path("state").asText("Done"),
+                node.path("time").asText(""),
+                java.util.Collections.unmodifiableMap(restarts),
+                node.path("backoffUntil").asText(""),
+                node.path("gaveUp").asText("")));
+      } catch (Exception e) {
+        return Optional.empty();
+      }
+    }
   }
 
   static List<Row> rows(
       Collection<GenericKubernetesResource> vms,
       Collection<GenericKubernetesResource> vmis,
-      Collection<Pod> launchers) {
+      Collection<Pod> launchers,
+      Instant now) {
     Map<String, GenericKubernetesResource> vmiByKey = new HashMap<>();
     vmis.forEach(v -> vmiByKey.put(key(v), v));
     Map<String, List<String>> unmonitoredByVm = new HashMap<>();
@@ -101,7 +166,7 @@ final class FleetStatus {
         continue;
       }
       GenericKubernetesResource vmi = vmiByKey.get(key(vm));
-      rows.add(row(vm, policy, vmi, unmonitoredByVm.getOrDefault(key(vm), List.of())));
+      rows.add(row(vm, policy, vmi, unmonitoredByVm.getOrDefault(key(vm), List.of()), now));
     }
     rows.sort(Comparator.comparing(Row::namespace).thenComparing(Row::name));
     return rows;
@@ -111,8 +176,9 @@ final class FleetStatus {
       GenericKubernetesResource vm,
       String policy,
       GenericKubernetesResource vmi,
-      List<String> unmonitored) {
-    Optional<LastPowerEvent> last = LastPowerEvent.parse(annotation(vm, Keys.LAST_POWER_EVENT));
+      List<String> unmonitored,
+      Instant now) {
+    Optional<PowerRecord> last = PowerRecord.parse(annotation(vm, Keys.LAST_POWER_EVENT));
     boolean maintenance = Maintenance.isOn(annotation(vm, Keys.MAINTENANCE));
     List<String> states = new ArrayList<>();
     if (RunPolicy.parse(policy).isEmpty()) {
@@ -124,8 +190,14 @@ final class FleetStatus {
     if (annotation(vm, Keys.START_PENDING) != null) {
       states.add(State.START_PENDING);
     }
-    if (last.filter(e -> !"Done".equals(e.state())).isPresent()) {
-      states.add(State.STARTING);
+    if (last.filter(e -> !e.done()).isPresent()) {
+      boolean waiting =
+          last.filter(e -> !e.backoffUntil().isEmpty() && isAfter(e.backoffUntil(), now))
+              .isPresent();
+      states.add(waiting ? State.BACKOFF : State.STARTING);
+    }
+    if (last.filter(e -> e.done() && !e.gaveUp().isEmpty()).isPresent()) {
+      states.add(State.GAVE_UP);
     }
     if (!unmonitored.isEmpty()) {
       states.add(State.NO_MONITOR);
@@ -143,7 +215,7 @@ final class FleetStatus {
         strategy instanceof String s ? s : running != null ? "running=" + running : "",
         phase instanceof String p ? p : "",
         last,
-        Restarts.parse(annotation(vm, Keys.RESTARTS)),
+        last.map(PowerRecord::restarts).orElse(Map.of()),
         maintenance,
         orEmpty(annotation(vm, Keys.MAINTENANCE_REASON)),
         orEmpty(annotation(vm, Keys.MAINTENANCE_SINCE)),
@@ -167,6 +239,14 @@ final class FleetStatus {
       return seconds / 86400 + "d";
     } catch (RuntimeException e) {
       return "";
+    }
+  }
+
+  private static boolean isAfter(String time, Instant now) {
+    try {
+      return Instant.parse(time).isAfter(now);
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 

@@ -157,7 +157,7 @@ public final class StatusCommand implements Callable<Integer> {
               .list()
               .getItems();
     }
-    return FleetStatus.rows(vmList, vmiList, podList);
+    return FleetStatus.rows(vmList, vmiList, podList, clock.instant());
   }
 
   private void table(PrintWriter out, List<FleetStatus.Row> rows) {
@@ -174,7 +174,7 @@ public final class StatusCommand implements Callable<Integer> {
             dash(r.phase()),
             r.lastEvent().map(e -> e.reason() + "/" + e.action()).orElse("-"),
             dash(r.lastEvent().map(e -> FleetStatus.age(e.time(), now)).orElse("")),
-            Long.toString(r.restarts().total()),
+            Long.toString(r.restartsTotal()),
             String.join(",", r.states())
           });
     }
@@ -215,12 +215,19 @@ public final class StatusCommand implements Callable<Integer> {
             .put("action", e.action())
             .put("state", e.state())
             .put("time", e.time());
+        ObjectNode lastEvent = (ObjectNode) item.get("lastEvent");
+        if (!e.backoffUntil().isEmpty()) {
+          lastEvent.put("backoffUntil", e.backoffUntil());
+        }
+        if (!e.gaveUp().isEmpty()) {
+          lastEvent.put("gaveUp", e.gaveUp());
+        }
       } else {
         item.putNull("lastEvent");
       }
       ObjectNode restarts = item.putObject("restarts");
-      restarts.put("total", r.restarts().total());
-      r.restarts().byReason().forEach(restarts.putObject("byReason")::put);
+      restarts.put("total", r.restartsTotal());
+      r.restarts().forEach(restarts.putObject("byReason")::put);
       ObjectNode maintenance = item.putObject("maintenance").put("on", r.maintenance());
       if (!r.maintenanceReason().isEmpty()) {
         maintenance.put("reason", r.maintenanceReason());

@@ -191,10 +191,10 @@ class StatusCommandTest {
         "AlwaysOnUnlessStoppedManually",
         Map.of(
             "vmpower.io/last-power-event",
+            // issue 14's record: the last event and the restart-loop state
             "{\"vmiUid\":\"u1\",\"reason\":\"guest-reset\",\"action\":\"Start\",\"state\":\"Done\","
-                + "\"time\":\"2026-11-29T11:55:00Z\"}",
-            "vmpower.io/restarts",
-            "{\"guest-reset\":2,\"vmi-failed\":1}"));
+                + "\"time\":\"2026-11-29T11:55:00Z\",\"restarts\":{\"guest-reset\":2,"
+                + "\"vmi-failed\":1},\"streak\":1}"));
     vmi("team-a", "db", "Running", true);
     vm(
         "team-a",
@@ -264,6 +264,35 @@ class StatusCommandTest {
     JsonNode web = doc.path("vms").get(1);
     assertThat(web.path("maintenance").path("reason").asText()).isEqualTo("disk swap");
     assertThat(web.path("maintenance").path("since").asText()).isEqualTo("2026-11-29T10:00:00Z");
+  }
+
+  @Test
+  void aVmTheControllerGaveUpOnNeedsAttentionOneInBackoffDoesNot() {
+    vm(
+        "team-c",
+        "looping",
+        "AlwaysOnUnlessStoppedManually",
+        Map.of(
+            "vmpower.io/last-power-event",
+            "{\"vmiUid\":\"u2\",\"reason\":\"vmi-failed\",\"action\":\"Start\","
+                + "\"state\":\"Starting\",\"time\":\"2026-11-29T11:59:00Z\","
+                + "\"restarts\":{\"vmi-failed\":4},\"streak\":4,"
+                + "\"backoffUntil\":\"2026-11-29T12:01:00Z\"}"));
+    Run backoff = run("-n", "team-c");
+    assertThat(backoff.exit()).isZero();
+    assertThat(backoff.out()).containsPattern("looping .* vmi-failed/Start +60s +4 +backoff\n");
+    vm(
+        "team-c",
+        "given-up",
+        "AlwaysOnUnlessStoppedManually",
+        Map.of(
+            "vmpower.io/last-power-event",
+            "{\"vmiUid\":\"u3\",\"reason\":\"vmi-failed\",\"action\":\"None\","
+                + "\"state\":\"Done\",\"time\":\"2026-11-29T11:00:00Z\","
+                + "\"restarts\":{\"vmi-failed\":10},\"gaveUp\":\"2026-11-29T11:00:00Z\"}"));
+    Run gaveUp = run("-n", "team-c");
+    assertThat(gaveUp.exit()).isEqualTo(StatusCommand.ATTENTION);
+    assertThat(gaveUp.out()).containsPattern("given-up .* vmi-failed/None +60m +10 +gave-up\n");
   }
 
   @Test
