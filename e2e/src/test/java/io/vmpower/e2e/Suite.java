@@ -133,6 +133,7 @@ public final class Suite implements BeforeAllCallback {
         applyResource("kubevirt-crds.yaml");
         awaitEstablished("virtualmachines.kubevirt.io");
         awaitEstablished("virtualmachineinstances.kubevirt.io");
+        awaitEstablished("virtualmachinerestores.snapshot.kubevirt.io");
         namespace(RELEASE_NAMESPACE, Map.of());
         namespace(KubeVirtStandIn.NAMESPACE, Map.of());
         namespace(ENABLED_NS, Map.of("vmpower.io/enabled", "true"));

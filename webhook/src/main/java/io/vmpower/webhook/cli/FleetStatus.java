@@ -19,11 +19,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * What {@code vmpower status} shows: one row per managed VM (a VM with a {@code
- * vmpower.io/run-policy} annotation), read from the VM's annotations, its VMI and its launcher
- * pods. Pure: the command lists the objects, this turns them into rows.
+ * vmpower.io/run-policy} annotation; {@code not-enabled} when its namespace is readable and not
+ * enabled), read from the VM's annotations, its VMI and its launcher pods. Pure: the command lists
+ * the objects, this turns them into rows.
  */
 final class FleetStatus {
   private FleetStatus() {}
@@ -43,6 +45,10 @@ final class FleetStatus {
     static final String STARTING = "starting";
     static final String NO_MONITOR = "no-monitor";
     static final String INVALID_POLICY = "invalid-policy";
+
+    /** The VM's namespace lacks vmpower.io/enabled=true: vmpower does not manage it (yet). */
+    static final String NOT_ENABLED = "not-enabled";
+
     // restart-loop protection (issue 14): states its record gives
     static final String BACKOFF = "backoff";
     static final String GAVE_UP = "gave-up";
@@ -140,6 +146,7 @@ final class FleetStatus {
       Collection<GenericKubernetesResource> vms,
       Collection<GenericKubernetesResource> vmis,
       Collection<Pod> launchers,
+      Function<String, Optional<Boolean>> namespaceEnabled,
       Instant now) {
     Map<String, GenericKubernetesResource> vmiByKey = new HashMap<>();
     vmis.forEach(v -> vmiByKey.put(key(v), v));
@@ -166,7 +173,10 @@ final class FleetStatus {
         continue;
       }
       GenericKubernetesResource vmi = vmiByKey.get(key(vm));
-      rows.add(row(vm, policy, vmi, unmonitoredByVm.getOrDefault(key(vm), List.of()), now));
+      boolean notEnabled =
+          namespaceEnabled.apply(vm.getMetadata().getNamespace()).filter(e -> !e).isPresent();
+      rows.add(
+          row(vm, policy, vmi, unmonitoredByVm.getOrDefault(key(vm), List.of()), notEnabled, now));
     }
     rows.sort(Comparator.comparing(Row::namespace).thenComparing(Row::name));
     return rows;
@@ -177,10 +187,14 @@ final class FleetStatus {
       String policy,
       GenericKubernetesResource vmi,
       List<String> unmonitored,
+      boolean notEnabled,
       Instant now) {
     Optional<PowerRecord> last = PowerRecord.parse(annotation(vm, Keys.LAST_POWER_EVENT));
     boolean maintenance = Maintenance.isOn(annotation(vm, Keys.MAINTENANCE));
     List<String> states = new ArrayList<>();
+    if (notEnabled) {
+      states.add(State.NOT_ENABLED);
+    }
     if (RunPolicy.parse(policy).isEmpty()) {
       states.add(State.INVALID_POLICY);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -20,7 +21,10 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -157,7 +161,32 @@ public final class StatusCommand implements Callable<Integer> {
               .list()
               .getItems();
     }
-    return FleetStatus.rows(vmList, vmiList, podList, clock.instant());
+    Map<String, Optional<Boolean>> enabled = new HashMap<>();
+    return FleetStatus.rows(
+        vmList,
+        vmiList,
+        podList,
+        ns -> enabled.computeIfAbsent(ns, n -> namespaceEnabled(client, n)),
+        clock.instant());
+  }
+
+  /**
+   * Whether the namespace carries {@code vmpower.io/enabled=true}; empty when the user may not read
+   * namespaces (a namespace-scoped user still gets the rest).
+   */
+  private static Optional<Boolean> namespaceEnabled(KubernetesClient client, String namespace) {
+    try {
+      Namespace ns = client.namespaces().withName(namespace).get();
+      return Optional.of(
+          ns != null
+              && ns.getMetadata().getLabels() != null
+              && "true".equals(ns.getMetadata().getLabels().get(Keys.ENABLED)));
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 403) {
+        return Optional.empty();
+      }
+      throw e;
+    }
   }
 
   private void table(PrintWriter out, List<FleetStatus.Row> rows) {

@@ -65,6 +65,18 @@ class StatusCommandTest {
             false);
     server.init();
     admin = server.createClient();
+    for (String ns : List.of("team-a", "team-b", "team-c")) {
+      admin
+          .namespaces()
+          .resource(
+              new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                  .withNewMetadata()
+                  .withName(ns)
+                  .withLabels(Map.of("vmpower.io/enabled", "true"))
+                  .endMetadata()
+                  .build())
+          .create();
+    }
     kubeconfig = dir.resolve("kubeconfig");
     Files.writeString(
         kubeconfig,
@@ -305,6 +317,15 @@ class StatusCommandTest {
     Run down = run();
     assertThat(down.exit()).isEqualTo(StatusCommand.UNREADABLE);
     assertThat(down.err()).startsWith("error: could not read the cluster: ");
+  }
+
+  @Test
+  void aVmInANamespaceThatIsNotEnabledIsSaidToBeSo() {
+    vm("team-z", "waiting", "Manual", Map.of());
+    Run r = run("-n", "team-z");
+    assertThat(r.exit()).isZero();
+    assertThat(r.out())
+        .containsPattern("team-z +waiting +Manual +Manual +- +- +- +0 +not-enabled\n");
   }
 
   @Test
