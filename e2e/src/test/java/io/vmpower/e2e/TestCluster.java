@@ -257,7 +257,7 @@ final class TestCluster implements AutoCloseable {
     return file;
   }
 
-  /** The result of one kubectl run. */
+  /** The result of one kubectl (or virtctl) run. */
   record Kubectl(int exit, String stdout, String stderr) {
     @Override
     public String toString() {
@@ -299,7 +299,12 @@ final class TestCluster implements AutoCloseable {
               Files.readString(err, StandardCharsets.UTF_8));
       Files.delete(out);
       Files.delete(err);
-      Suite.say("%s %s -> exit %d", program.getFileName(), String.join(" ", args), result.exit());
+      Suite.say(
+          "%s %s -> exit %d%s",
+          program.getFileName(),
+          String.join(" ", args),
+          result.exit(),
+          result.exit() == 0 ? "" : ": " + result.stderr().strip().lines().findFirst().orElse(""));
       return result;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
