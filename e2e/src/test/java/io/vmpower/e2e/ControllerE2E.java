@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.vmpower.e2e.TestCluster.Kubectl;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -107,7 +108,7 @@ class ControllerE2E {
     "AlwaysOnUnlessStoppedManually, true, true"
   })
   void everyPolicyFromCreateToItsVmi(String policy, boolean runs, boolean startedByVmpower) {
-    String name = "row-" + policy.toLowerCase(java.util.Locale.ROOT);
+    String name = "row-" + policy.toLowerCase(Locale.ROOT);
     Vms.create(NS, name, policy, "");
     if (runs) {
       GenericKubernetesResource vmi = Vms.awaitRunning(NS, name);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.vmpower.e2e.TestCluster.Kubectl;
+import java.time.Duration;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -26,7 +27,7 @@ class FailurePolicyE2E {
     // virt-controller's own write of the new VM (its finalizer) goes through the VM webhook too
     Suite.await(
         "virt-controller took over VM while-down",
-        java.time.Duration.ofSeconds(30),
+        Duration.ofSeconds(30),
         () ->
             env.vm(NS, "while-down").getMetadata().getFinalizers() != null
                 && !env.vm(NS, "while-down").getMetadata().getFinalizers().isEmpty()

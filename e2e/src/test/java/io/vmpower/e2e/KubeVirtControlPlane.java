@@ -13,6 +13,8 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,10 +24,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -64,13 +70,11 @@ final class KubeVirtControlPlane implements AutoCloseable {
   private final List<HasMetadata> objects;
 
   /** The running components by name; replaced when the supervisor restarts one. */
-  private final Map<String, ManagedProcess> processes =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, ManagedProcess> processes = new ConcurrentHashMap<>();
 
   private final Map<String, Component> components = new LinkedHashMap<>();
-  private final java.util.concurrent.ScheduledExecutorService supervisor =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-          r -> new Thread(r, "kubevirt-supervisor"));
+  private final ScheduledExecutorService supervisor =
+      Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "kubevirt-supervisor"));
   private volatile boolean closing;
 
   /** How a component is started, so that it can be started again. */
@@ -448,8 +452,7 @@ final class KubeVirtControlPlane implements AutoCloseable {
         .inNamespace(NAMESPACE)
         .withName(KUBEVIRT_CR)
         .patch(
-            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            PatchContext.of(PatchType.JSON_MERGE),
             "{\"spec\":{\"configuration\":{\"developerConfiguration\":{\"featureGates\":"
                 + SERIALIZATION.asJson(gates)
                 + "}}}}");
@@ -492,7 +495,7 @@ final class KubeVirtControlPlane implements AutoCloseable {
     supervisor.shutdownNow();
     serviceAccountClients.values().forEach(KubernetesClient::close);
     List<String> names = new ArrayList<>(processes.keySet());
-    java.util.Collections.reverse(names);
+    Collections.reverse(names);
     names.forEach(n -> processes.get(n).close());
   }
 }

@@ -23,6 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 
 /**
  * What the suite plays instead of kube-scheduler and the kubelet on two nodes, for the pods
@@ -294,7 +295,7 @@ final class Kubelet implements AutoCloseable {
    * Changes a pod's status from its current state; a concurrent write (virt-controller patches
    * launcher pods' metadata) makes the kubelet read again and retry, as its status manager does.
    */
-  private void editStatus(Pod pod, java.util.function.UnaryOperator<Pod> change) {
+  private void editStatus(Pod pod, UnaryOperator<Pod> change) {
     for (int attempt = 0; ; attempt++) {
       try {
         client

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -15,9 +16,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * What the suite plays instead of virt-handler (the node agent that runs the domain through
@@ -153,8 +156,7 @@ final class VirtHandler implements AutoCloseable {
     end(ns, name, "Failed", pod -> null);
   }
 
-  private void end(
-      String ns, String name, String phase, java.util.function.Function<Pod, String> record) {
+  private void end(String ns, String name, String phase, Function<Pod, String> record) {
     run(
         () -> {
           GenericKubernetesResource vmi = vmi(ns, name);
@@ -225,7 +227,7 @@ final class VirtHandler implements AutoCloseable {
   void awaitMigrationRunning(String ns, String name) {
     Suite.await(
         "migration of " + ns + "/" + name + " running",
-        java.time.Duration.ofSeconds(60),
+        Duration.ofSeconds(60),
         () -> map(status(vmi(ns, name)).get("migrationState")).get("startTimestamp") != null);
   }
 
@@ -284,7 +286,7 @@ final class VirtHandler implements AutoCloseable {
   private void run(Runnable action) {
     try {
       worker.submit(action).get(60, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
     } catch (Exception e) {
       throw new IllegalStateException(e);

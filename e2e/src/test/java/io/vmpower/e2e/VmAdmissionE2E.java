@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookC
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.vmpower.e2e.TestCluster.Kubectl;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Order;
@@ -420,7 +421,7 @@ class VmAdmissionE2E {
         .contains(
             "The request is invalid: spec.template.spec.domain.rebootPolicy: RebootPolicy is"
                 + " specified but the RebootPolicy feature gate is not enabled");
-    List<String> gates = new java.util.ArrayList<>(KubeVirtControlPlane.FEATURE_GATES);
+    List<String> gates = new ArrayList<>(KubeVirtControlPlane.FEATURE_GATES);
     gates.add("RebootPolicy");
     Suite.env().kubevirt.featureGates(gates);
     try {
