@@ -31,7 +31,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * runStrategy writes (made as KubeVirt's ServiceAccounts, by impersonation), the VM's policy label,
  * the metrics, and {@code vmpower status}.
  */
-@Order(8)
+@Order(11)
 @ExtendWith(Suite.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FleetE2E {
@@ -53,7 +53,7 @@ class FleetE2E {
   }
 
   static GenericKubernetesResource vm(String ns, String name) {
-    return Suite.env().kubevirt.vm(ns, name);
+    return Suite.env().vm(ns, name);
   }
 
   static String annotation(String ns, String name, String key) {
@@ -268,8 +268,9 @@ class FleetE2E {
             "create",
             "-f",
             "-"));
-    GenericKubernetesResource vmi = Suite.env().kubevirt.run(LATE, "legacy");
-    List<Pod> pods = Suite.env().kubevirt.pods(LATE, vmi);
+    // KubeVirt starts it (runStrategy Always); its pod is created where the webhooks do not act
+    GenericKubernetesResource vmi = Vms.awaitRunning(LATE, "legacy");
+    List<Pod> pods = Suite.env().launcherPods(vmi);
     assertThat(pods.get(0).getMetadata().getAnnotations())
         .doesNotContainKey("vmpower.io/injection-status");
     assertThat(Vms.templateLabel(vm(LATE, "legacy"), "vmpower.io/run-policy")).isNull();
@@ -392,15 +393,27 @@ class FleetE2E {
         "MaintenanceStarted",
         Duration.ofSeconds(30),
         () -> reasons(NS, "maint-reboot").contains("MaintenanceStarted"));
-    String uid = Suite.env().kubevirt.vmi(NS, "maint-reboot").getMetadata().getUid();
-    Suite.env().kubevirt.guestReset(NS, "maint-reboot");
+    String uid = Suite.env().vmi(NS, "maint-reboot").getMetadata().getUid();
+    Suite.env().virtHandler.guestReset(NS, "maint-reboot");
+    Suite.await(
+        "the VMI ends",
+        Duration.ofSeconds(30),
+        () -> "Succeeded".equals(VirtHandler.phase(Suite.env().vmi(NS, "maint-reboot"))));
     TestCluster.sleep(3000);
-    assertThat(Suite.env().kubevirt.startRequests(NS, "maint-reboot")).isEmpty();
+    assertThat(vmpowerStarts("maint-reboot")).as("not restarted in maintenance").isEmpty();
     ok(kubectl(null, "annotate", "vm", "maint-reboot", "-n", NS, "vmpower.io/maintenance-"));
     ControllerE2E.awaitRecord("maint-reboot", uid, "None");
     assertThat(ControllerE2E.lastPowerEvent("maint-reboot")).containsEntry("reason", "maintenance");
     TestCluster.sleep(2000);
-    assertThat(Suite.env().kubevirt.startRequests(NS, "maint-reboot")).isEmpty();
+    assertThat(vmpowerStarts("maint-reboot")).as("nor after it").isEmpty();
+    assertThat(reasons(NS, "maint-reboot"))
+        .containsExactly("MaintenanceStarted", "MaintenanceEnded");
+  }
+
+  static List<AuditLog.Entry> vmpowerStarts(String vm) {
+    return ControllerE2E.starts(vm).stream()
+        .filter(e -> ControllerE2E.SA_USER.equals(e.user()))
+        .toList();
   }
 
   /**
@@ -447,129 +460,100 @@ class FleetE2E {
     assertThat(Vms.spec(vm(NS, "migrated"), "runStrategy")).isEqualTo("Halted");
   }
 
+  /**
+   * {@code virtctl stop} of an AlwaysOn VM: virt-api patches {@code Halted} as itself, for whoever
+   * called it; without a VirtualMachineRestore that stops the VM, vmpower refuses it, and virtctl
+   * shows the message naming maintenance (the restore's own stop is let through: {@code
+   * KubeVirtWritesE2E}).
+   */
   @Test
   @Order(8)
-  void virtApisStopOfARestoreTargetIsLetThroughAUsersIsNot() {
-    ok(kubectl(Vms.manifest(NS, "restored", Vms.policy("AlwaysOn"), ""), "create", "-f", "-"));
-    String halt = "{\"spec\":{\"runStrategy\":\"Halted\"}}";
-    Kubectl stop =
-        kubectl(
-            null,
-            "--as=" + VIRT_API,
-            "patch",
-            "vm",
-            "restored",
-            "-n",
-            NS,
-            "--type",
-            "merge",
-            "-p",
-            halt);
-    assertThat(stop.exit()).as("virtctl stop relayed by virt-api").isNotZero();
-    assertThat(stop.stderr()).contains("vmpower.io/maintenance=true");
-    Suite.env()
-        .apply(
-            """
-            apiVersion: snapshot.kubevirt.io/v1beta1
-            kind: VirtualMachineRestore
-            metadata:
-              name: restore-restored
-              namespace: %s
-            spec:
-              target:
-                apiGroup: kubevirt.io
-                kind: VirtualMachine
-                name: restored
-              virtualMachineSnapshotName: snap
-              targetReadinessPolicy: StopTarget
-            """
-                .formatted(NS));
+  void virtctlStopOfAnAlwaysOnVmIsRefusedNamingMaintenanceAndWorksInIt() {
+    ok(kubectl(Vms.manifest(NS, "always", Vms.policy("AlwaysOn"), ""), "create", "-f", "-"));
+    Vms.awaitRunning(NS, "always");
+    Kubectl stop = Suite.env().kubevirt.virtctl("stop", "always", "-n", NS);
+    assertThat(stop.exit()).isNotZero();
+    assertThat(stop.stdout() + stop.stderr())
+        .contains("has run policy AlwaysOn")
+        .contains("kubectl annotate vm NAME vmpower.io/maintenance=true");
+    assertThat(Suite.env().cluster.audit().requests(NS, "always", "virtualmachines", null))
+        .anyMatch(e -> VIRT_API.equals(e.user()) && "patch".equals(e.verb()) && e.code() == 403);
+    ok(kubectl(null, "annotate", "vm", "always", "-n", NS, "vmpower.io/maintenance=true"));
+    Kubectl stopped = Suite.env().kubevirt.virtctl("stop", "always", "-n", NS);
+    assertThat(stopped.exit()).as(stopped.toString()).isZero();
     Suite.await(
-        "virt-api's stop for the restore let through",
-        Duration.ofSeconds(30),
-        () ->
-            kubectl(
-                        null,
-                        "--as=" + VIRT_API,
-                        "patch",
-                        "vm",
-                        "restored",
-                        "-n",
-                        NS,
-                        "--type",
-                        "merge",
-                        "-p",
-                        halt)
-                    .exit()
-                == 0);
-    assertThat(Vms.annotation(vm(NS, "restored"), "vmpower.io/maintenance-reason"))
-        .isEqualTo("KubeVirt stopped the VM for a VirtualMachineRestore with StopTarget");
+        "the VMI gone", Duration.ofSeconds(60), () -> Suite.env().vmi(NS, "always") == null);
+    assertThat(Vms.spec(vm(NS, "always"), "runStrategy")).isEqualTo("Halted");
+    // maintenance over: the policy's runStrategy again, and KubeVirt starts the VM
+    Kubectl over =
+        ok(kubectl(null, "annotate", "vm", "always", "-n", NS, "vmpower.io/maintenance-"));
+    assertThat(over.stderr())
+        .contains("vmpower.io/maintenance ended: spec.runStrategy is Always again");
+    Vms.awaitRunning(NS, "always");
   }
 
+  /**
+   * A decentralized live migration's target VM ({@code runStrategy: WaitAsReceiver}, accepted by
+   * KubeVirt only with its DecentralizedLiveMigration feature gate): vmpower keeps the strategy and
+   * makes the policy's the one KubeVirt restores after the migration.
+   */
   @Test
   @Order(9)
   void aMigrationTargetKeepsWaitAsReceiverAndLeavesItForThePolicysRunStrategy() {
-    Kubectl created =
-        ok(
-            kubectl(
-                Vms.manifest(NS, "receiver", Vms.policy("Manual"), "runStrategy: WaitAsReceiver"),
-                "create",
-                "-f",
-                "-"));
-    GenericKubernetesResource vm = vm(NS, "receiver");
-    assertThat(Vms.spec(vm, "runStrategy")).isEqualTo("WaitAsReceiver");
-    assertThat(Vms.annotation(vm, "kubevirt.io/restore-run-strategy")).isEqualTo("Manual");
-    assertThat(Vms.templateLabel(vm, "vmpower.io/run-policy")).isEqualTo("Manual");
-    assertThat(created.stderr()).doesNotContain("Warning");
-    // virt-controller's writes while it receives keep it; its restore after the migration lands
-    ok(
-        kubectl(
-            null,
-            "--as=" + KUBEVIRT_CONTROLLER,
-            "label",
-            "vm",
-            "receiver",
-            "-n",
-            NS,
-            "receiving=yes"));
-    assertThat(Vms.spec(vm(NS, "receiver"), "runStrategy")).isEqualTo("WaitAsReceiver");
-    ok(
-        kubectl(
-            null,
-            "--as=" + KUBEVIRT_CONTROLLER,
-            "patch",
-            "vm",
-            "receiver",
-            "-n",
-            NS,
-            "--type",
-            "merge",
-            "-p",
-            "{\"spec\":{\"runStrategy\":\"Manual\"}}"));
-    assertThat(Vms.spec(vm(NS, "receiver"), "runStrategy")).isEqualTo("Manual");
+    List<String> gates = new ArrayList<>(KubeVirtControlPlane.FEATURE_GATES);
+    gates.add("DecentralizedLiveMigration");
+    Suite.env().kubevirt.featureGates(gates);
+    String manifest =
+        Vms.manifest(NS, "receiver", Vms.policy("Manual"), "runStrategy: WaitAsReceiver");
+    try {
+      Suite.await(
+          "virt-api sees the DecentralizedLiveMigration gate",
+          Duration.ofSeconds(30),
+          () -> kubectl(manifest, "create", "--dry-run=server", "-f", "-").exit() == 0);
+      Kubectl created = ok(kubectl(manifest, "create", "-f", "-"));
+      GenericKubernetesResource vm = vm(NS, "receiver");
+      assertThat(Vms.spec(vm, "runStrategy")).isEqualTo("WaitAsReceiver");
+      assertThat(Vms.annotation(vm, "kubevirt.io/restore-run-strategy")).isEqualTo("Manual");
+      assertThat(Vms.templateLabel(vm, "vmpower.io/run-policy")).isEqualTo("Manual");
+      assertThat(Vms.annotation(vm, "vmpower.io/start-pending")).isNull();
+      assertThat(created.stderr()).doesNotContain("vmpower");
+      // virt-controller's writes while it receives keep it; its restore after the migration lands
+      ok(
+          kubectl(
+              null,
+              "--as=" + KUBEVIRT_CONTROLLER,
+              "--as-group=system:serviceaccounts",
+              "label",
+              "vm",
+              "receiver",
+              "-n",
+              NS,
+              "receiving=yes"));
+      assertThat(Vms.spec(vm(NS, "receiver"), "runStrategy")).isEqualTo("WaitAsReceiver");
+      ok(
+          kubectl(
+              null,
+              "--as=" + KUBEVIRT_CONTROLLER,
+              "--as-group=system:serviceaccounts",
+              "patch",
+              "vm",
+              "receiver",
+              "-n",
+              NS,
+              "--type",
+              "merge",
+              "-p",
+              "{\"spec\":{\"runStrategy\":\"Manual\"}}"));
+      assertThat(Vms.spec(vm(NS, "receiver"), "runStrategy")).isEqualTo("Manual");
+    } finally {
+      kubectl(null, "delete", "vm", "receiver", "-n", NS, "--ignore-not-found", "--wait=false");
+      Suite.env().kubevirt.featureGates(KubeVirtControlPlane.FEATURE_GATES);
+    }
   }
 
   @Test
   @Order(10)
-  void virtControllersPausedStartOfAnAlwaysOffVmIsRefusedNamingMaintenance() {
-    ok(kubectl(Vms.manifest(NS, "paused", Vms.policy("AlwaysOff"), ""), "create", "-f", "-"));
-    Kubectl r =
-        kubectl(
-            null,
-            "--as=" + KUBEVIRT_CONTROLLER,
-            "patch",
-            "vm",
-            "paused",
-            "-n",
-            NS,
-            "--type",
-            "merge",
-            "-p",
-            "{\"spec\":{\"runStrategy\":\"Always\"}}");
-    assertThat(r.exit()).isNotZero();
-    assertThat(r.stderr())
-        .contains("has run policy AlwaysOff")
-        .contains("kubectl annotate vm NAME vmpower.io/maintenance=true");
+  void theDenialsAreCountedByCause() {
     Suite.await(
         "the denials counted by cause",
         Duration.ofSeconds(10),
@@ -612,7 +596,7 @@ class FleetE2E {
         .anyMatch(
             l ->
                 l.matches(
-                    "team-a +rebooter +Manual +Manual +Running +guest-reset/Start +\\S+ +\\d+ +ok"));
+                    "team-a +maint-reboot +Manual +Manual +Succeeded +maintenance/None +\\S+ +0 +ok"));
 
     Run one = status("-n", DEFAULTED);
     Suite.say("vmpower status -n %s:%n%s", DEFAULTED, one.out());
