@@ -47,6 +47,7 @@ final class RunStrategyRules {
       "KubeVirt halted the VM: a decentralized live migration moved it away";
   static final String RESTORE_STOP =
       "KubeVirt stopped the VM for a VirtualMachineRestore with StopTarget";
+  static final String RESTORED_STOPPED = "KubeVirt created the VM stopped, from a restore";
 
   /**
    * @param policyUnchanged an UPDATE that keeps the stored policy
@@ -70,6 +71,14 @@ final class RunStrategyRules {
     if (RunStrategy.WAIT_AS_RECEIVER.equals(submitted)
         && (input.isCreate() || RunStrategy.WAIT_AS_RECEIVER.equals(stored))) {
       return RECEIVE;
+    }
+    // restore.go, reconcileSpec: a restore into a new VM creates it Halted (the user starts it).
+    if (input.isCreate()
+        && RunStrategy.HALTED.equals(submitted)
+        && !RunStrategy.HALTED.equals(policy.runStrategy())
+        && input.user().is(kubevirt.controller())
+        && input.object().path("metadata").path("annotations").has(Keys.KUBEVIRT_LAST_RESTORE)) {
+      return new Decision.HaltedByKubeVirt(RESTORED_STOPPED);
     }
     // Leaving WaitAsReceiver is virt-controller's restore after the migration; leaving
     // maintenance restores the policy's runStrategy: neither is a user's power change.

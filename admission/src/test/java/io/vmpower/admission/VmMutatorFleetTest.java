@@ -373,6 +373,42 @@ class VmMutatorFleetTest {
       assertThat(deny.message()).contains("To start it").contains("vmpower.io/maintenance=true");
     }
 
+    @Test
+    void aVmARestoreCreatesStoppedStaysStoppedInMaintenance() {
+      ObjectNode restored =
+          with(
+              vm("copy", "AlwaysOn", "runStrategy: Halted"),
+              "restore.kubevirt.io/lastRestoreUID",
+              "r-1");
+      Verdict.Allow allow =
+          allowed(
+              mutator.review(
+                  new AdmissionInput(
+                      Operation.CREATE, "team-b", "copy", restored, null, false, CONTROLLER)));
+      assertThat(text(allow.object(), "/spec/runStrategy")).isEqualTo("Halted");
+      assertThat(text(allow.object(), MAINTENANCE)).isEqualTo("true");
+      assertThat(text(allow.object(), REASON)).isEqualTo(RunStrategyRules.RESTORED_STOPPED);
+      // a user's create of the same VM, or KubeVirt's without a restore, follows the policy
+      assertThat(text(allowed(create("team-b", restored)).object(), "/spec/runStrategy"))
+          .isEqualTo("Always");
+      ObjectNode pooled = vm("copy", "AlwaysOn", "runStrategy: Halted");
+      assertThat(
+              text(
+                  allowed(
+                          mutator.review(
+                              new AdmissionInput(
+                                  Operation.CREATE,
+                                  "team-b",
+                                  "copy",
+                                  pooled,
+                                  null,
+                                  false,
+                                  CONTROLLER)))
+                      .object(),
+                  "/spec/runStrategy"))
+          .isEqualTo("Always");
+    }
+
     @ParameterizedTest(name = "{0}: created as a migration target")
     @CsvSource({
       "AlwaysOn, Always",

@@ -63,6 +63,12 @@ public final class Keys {
    */
   public static final String KUBEVIRT_RESTORE_RUN_STRATEGY = "kubevirt.io/restore-run-strategy";
 
+  /**
+   * KubeVirt's VM annotation: the VirtualMachineRestore that last wrote the VM (a VM a restore
+   * created carries it from its creation).
+   */
+  public static final String KUBEVIRT_LAST_RESTORE = "restore.kubevirt.io/lastRestoreUID";
+
   /** The virt-launcher container that runs QEMU. */
   public static final String COMPUTE_CONTAINER = "compute";
 }

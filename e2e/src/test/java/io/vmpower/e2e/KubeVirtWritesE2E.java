@@ -138,6 +138,33 @@ class KubeVirtWritesE2E {
         .as("the restore stopped the VM")
         .isTrue();
 
+    // a restore into a new VM: KubeVirt creates it Halted, and vmpower keeps it so
+    apply(
+        """
+        apiVersion: snapshot.kubevirt.io/v1beta1
+        kind: VirtualMachineRestore
+        metadata:
+          name: restored-copy-restore
+          namespace: %s
+        spec:
+          target:
+            apiGroup: kubevirt.io
+            kind: VirtualMachine
+            name: restored-copy
+          virtualMachineSnapshotName: restored-snapshot
+        """
+            .formatted(NS));
+    Suite.await(
+        "the restore's new VM",
+        Duration.ofSeconds(90),
+        () -> Suite.env().vm(NS, "restored-copy") != null);
+    GenericKubernetesResource copy = Suite.env().vm(NS, "restored-copy");
+    assertThat(Vms.spec(copy, "runStrategy")).isEqualTo("Halted");
+    // the reason is set only for a create by virt-controller carrying the restore's annotation
+    assertThat(Vms.annotation(copy, "vmpower.io/maintenance-reason"))
+        .isEqualTo("KubeVirt created the VM stopped, from a restore");
+    assertThat(Suite.env().vmi(NS, "restored-copy")).isNull();
+
     // after the restore: out of maintenance, the policy's runStrategy again, KubeVirt starts it
     Kubectl over =
         Suite.env()
