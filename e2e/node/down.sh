@@ -18,7 +18,8 @@ node_need_root
 cgroup_dirs() {
   local h
   for h in /sys/fs/cgroup/*/; do
-    [[ -d "$h/vmpower-node" && ! -f "$h/cgroup.controllers" ]] && printf '%s\n' "${h%/}/vmpower-node"
+    # v1 hierarchies, and the cgroup2 one of a hybrid setup, where runc mirrors the pods' paths
+    [[ -d "$h/vmpower-node" ]] && printf '%s\n' "${h%/}/vmpower-node"
   done
   return 0
 }
