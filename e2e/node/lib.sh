@@ -29,6 +29,7 @@ readonly KUBEVIRT_HOST_DIRS=(/var/run/kubevirt /var/run/kubevirt-private
   /var/run/kubevirt-libvirt-runtimes /var/lib/kubevirt-node-labeller /var/run/kubevirt-ephemeral-disks)
 readonly CONTAINERD_SOCK="$NODE_RUN/containerd/containerd.sock"
 readonly CNI_NETWORK=vmpower-node
+readonly NODE_LOCK=/run/vmpower-node.lock
 
 node_cache="${VMPOWER_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmpower/node}"
 
@@ -39,3 +40,5 @@ node_need_root() { [[ "$(id -u)" == 0 ]] || node_die "run as root (containerd, k
 # Images are named under a registry that does not exist, and pods use imagePullPolicy: Never.
 readonly IMAGE_REGISTRY=vmpower.local
 readonly PAUSE_IMAGE=$IMAGE_REGISTRY/pause:3.10
+readonly GUEST_IMAGE=$IMAGE_REGISTRY/vmpower-guest:1
+readonly KUBEVIRT_NAMESPACE=kubevirt

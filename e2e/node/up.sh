@@ -15,6 +15,10 @@ node_need_root
 
 timeout_s=${VMPOWER_NODE_TIMEOUT:-180}
 
+# One node per machine. The supervisor inherits this lock and holds it as long as the node runs,
+# so a second up.sh fails here instead of clearing a node that another run is using.
+exec 7>"$NODE_LOCK"
+flock -n 7 || node_die "a node is already running (its owner stops it with e2e/node/down.sh)"
 bash "$here/down.sh"
 bash "$here/ensure-packages.sh"
 bin=$(bash "$here/../build-binaries.sh" kube-apiserver kubectl etcd kubelet kube-controller-manager kube-scheduler)
@@ -106,6 +110,7 @@ node_log "starting the node's processes (logs in $NODE_RUN/logs)"
 setsid unshare --mount --propagation private -- bash "$here/node-run.sh" "$bin" \
   </dev/null >>"$NODE_RUN/logs/node-run.log" 2>&1 &
 echo $! >"$NODE_RUN/pids/node-run"
+exec 7>&- # the supervisor holds the lock from here on
 
 kubectl=("$bin/kubectl" --kubeconfig "$NODE_RUN/pki/admin.kubeconfig")
 deadline=$((SECONDS + timeout_s))

@@ -7,6 +7,8 @@
 #   rootfs.sh base                 -> prints the base tarball's path
 #   rootfs.sh NAME PACKAGE...      -> prints the path of the base plus PACKAGEs (built once per list)
 #
+# VMPOWER_ROOTFS_SUITE picks another Debian release (bookworm for vmpower's own image, whose
+# Dockerfile runs on Debian 12's OpenJDK 17).
 # Every chroot runs in its own mount namespace (unshare -m), so its /proc, /dev and /sys mounts
 # end with it, also when it fails: nothing is left mounted on the host.
 set -euo pipefail
@@ -20,7 +22,8 @@ mkdir -p "$dir"
 exec 8>"$dir/.lock"
 flock 8
 
-base="$dir/$DEBIAN_SUITE-base.tar"
+suite=${VMPOWER_ROOTFS_SUITE:-$DEBIAN_SUITE}
+base="$dir/$suite-base.tar"
 
 # Runs "$@" inside ROOT with /proc, /sys and /dev, in a private mount namespace.
 in_root() {
@@ -39,11 +42,11 @@ make_base() {
   local work
   work=$(mktemp -d "$dir/base.XXXXXX")
   trap 'rm -rf "$work"' RETURN
-  node_log "debootstrap --variant=minbase $DEBIAN_SUITE from $DEBIAN_MIRROR"
+  node_log "debootstrap --variant=minbase $suite from $DEBIAN_MIRROR"
   local started=$SECONDS
   # debootstrap mounts /proc and /sys in the target itself; the namespace takes them away.
   unshare --mount --propagation private -- \
-    debootstrap --variant=minbase "$DEBIAN_SUITE" "$work/root" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 \
+    debootstrap --variant=minbase "$suite" "$work/root" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -n 30 "$work/debootstrap.log" >&2; node_die "debootstrap failed"; }
   # No services start inside a chroot or an image build.
   printf '#!/bin/sh\nexit 101\n' >"$work/root/usr/sbin/policy-rc.d"
@@ -52,7 +55,7 @@ make_base() {
   rm -rf "$work/root/var/lib/apt/lists/"*
   tar --numeric-owner --xattrs --xattrs-include='*' -C "$work/root" -cf "$base.tmp" .
   mv -f "$base.tmp" "$base"
-  node_log "base $DEBIAN_SUITE rootfs in $((SECONDS - started)) s: $(du -h "$base" | cut -f1)"
+  node_log "base $suite rootfs in $((SECONDS - started)) s: $(du -h "$base" | cut -f1)"
 }
 
 make_variant() {
@@ -64,12 +67,12 @@ make_variant() {
   mkdir "$work/root"
   tar --numeric-owner --xattrs --xattrs-include='*' -C "$work/root" -xf "$base"
   cp /etc/resolv.conf "$work/root/etc/resolv.conf"
-  node_log "installing into a $DEBIAN_SUITE rootfs: $*"
+  node_log "installing into a $suite rootfs: $*"
   if ! in_root "$work/root" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$work/apt.log" 2>&1 \
     || ! in_root "$work/root" env DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -qq --no-install-recommends "$@" >>"$work/apt.log" 2>&1; then
     tail -n 30 "$work/apt.log" >&2
-    node_die "apt-get install in the $DEBIAN_SUITE rootfs failed"
+    node_die "apt-get install in the $suite rootfs failed"
   fi
   in_root "$work/root" apt-get clean
   rm -rf "$work/root/var/lib/apt/lists/"*
@@ -89,6 +92,6 @@ name=$1
 shift
 (($#)) || node_die "usage: rootfs.sh NAME PACKAGE..."
 key=$(printf '%s\n' "$@" | sort | sha256sum | cut -c1-12)
-out="$dir/$DEBIAN_SUITE-$name-$key.tar"
+out="$dir/$suite-$name-$key.tar"
 [[ -s "$out" ]] || make_variant "$out" "$@"
 printf '%s\n' "$out"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs KubeVirt on the node (up.sh first) the way users do: virt-operator from the release's
+# kubevirt-operator.yaml, then a KubeVirt CR; virt-operator installs virt-api, virt-controller
+# and virt-handler. Images come from kubevirt-images.sh through `ctr images import`, and every
+# component uses imagePullPolicy Never (the CR's imagePullPolicy).
+#
+#   e2e/node/kubevirt-up.sh   -> waits until the KubeVirt CR is Available
+#
+# VMPOWER_NODE_USE_EMULATION=true sets useEmulation (software emulation instead of /dev/kvm).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+node_need_root
+
+timeout_s=${VMPOWER_KUBEVIRT_TIMEOUT:-600}
+bin=$(bash "$here/../build-binaries.sh" kubectl)
+kubectl=("$bin/kubectl" --kubeconfig "$NODE_RUN/pki/admin.kubeconfig")
+[[ -S "$CONTAINERD_SOCK" ]] || node_die "the node is not up (run e2e/node/up.sh)"
+
+mapfile -t archives < <(bash "$here/images/kubevirt-images.sh")
+archives+=("$(bash "$here/images/guest-image.sh")")
+for a in "${archives[@]}"; do
+  ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$a" >/dev/null
+  node_log "imported $(basename "$a")"
+done
+dir=$(bash "$here/images/build-kubevirt-node.sh")
+version=$(cat "$dir/.virt-launcher.built")
+
+"$dir/kubevirt-operator" -namespace "$KUBEVIRT_NAMESPACE" -registry "$IMAGE_REGISTRY/kubevirt" \
+  -tag "$version" -pull-policy Never -replicas 1 >"$NODE_RUN/conf/kubevirt-operator.yaml"
+"${kubectl[@]}" apply --server-side -f "$NODE_RUN/conf/kubevirt-operator.yaml" >/dev/null
+node_log "applied kubevirt-operator.yaml ($version)"
+
+cat >"$NODE_RUN/conf/kubevirt-cr.yaml" <<EOF
+apiVersion: kubevirt.io/v1
+kind: KubeVirt
+metadata:
+  name: kubevirt
+  namespace: $KUBEVIRT_NAMESPACE
+spec:
+  imagePullPolicy: Never
+  infra:
+    replicas: 1
+  configuration:
+    developerConfiguration:
+      useEmulation: ${VMPOWER_NODE_USE_EMULATION:-false}
+      # KubeVirt's own answer to a guest reboot, measured next to vmpower's (alpha in 1.8)
+      featureGates: [RebootPolicy]
+EOF
+"${kubectl[@]}" apply -f "$NODE_RUN/conf/kubevirt-cr.yaml" >/dev/null
+node_log "applied the KubeVirt CR; waiting for virt-operator to deploy KubeVirt"
+started=$SECONDS
+if ! "${kubectl[@]}" -n "$KUBEVIRT_NAMESPACE" wait kv/kubevirt --for=condition=Available \
+  --timeout="${timeout_s}s" >/dev/null; then
+  "${kubectl[@]}" -n "$KUBEVIRT_NAMESPACE" get kv,pods -o wide >&2 || true
+  node_die "KubeVirt not Available after ${timeout_s} s"
+fi
+node_log "KubeVirt $version Available after $((SECONDS - started)) s"
