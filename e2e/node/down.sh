@@ -31,15 +31,17 @@ node_pids() {
   done | sort -un
 }
 
-# 1. the supervisor
-supervisor_pid=$(cat "$NODE_RUN/pids/node-run" 2>/dev/null || true)
-if [[ -n "$supervisor_pid" ]] && kill -0 "$supervisor_pid" 2>/dev/null \
-  && grep -q node-run.sh "/proc/$supervisor_pid/cmdline" 2>/dev/null; then
-  node_log "stopping the node (supervisor $supervisor_pid)"
-  kill -TERM "$supervisor_pid"
-  for _ in $(seq 1 60); do
-    kill -0 "$supervisor_pid" 2>/dev/null || break
-    sleep 0.5
+# 1. the supervisor: SIGTERM to the node's PID 1 (tini, the child of unshare, which ignores
+# SIGTERM itself) reaches node-run.sh, which stops the kubelet and the pods first. The node's
+# processes leave its cgroups as they end.
+unshare_pid=$(cat "$NODE_RUN/pids/node-run" 2>/dev/null || true)
+if [[ -n "$unshare_pid" ]] && grep -q node-run.sh "/proc/$unshare_pid/cmdline" 2>/dev/null; then
+  init_pid=$(pgrep -P "$unshare_pid" | head -n1 || true)
+  node_log "stopping the node (PID 1 of the node: $init_pid)"
+  [[ -n "$init_pid" ]] && kill -TERM "$init_pid" 2>/dev/null
+  for _ in $(seq 1 120); do
+    [[ -z "$(node_pids)" ]] && break
+    sleep 0.25
   done
 fi
 
@@ -83,6 +85,11 @@ for d in "${dirs[@]}"; do
     umount -l "$m" || true
   done
 done
+# VMPOWER_NODE_KEEP_LOGS=DIR: the node's logs are copied there first (the suite keeps them).
+if [[ -n "${VMPOWER_NODE_KEEP_LOGS:-}" && -d "$NODE_RUN/logs" ]]; then
+  mkdir -p "$VMPOWER_NODE_KEEP_LOGS"
+  cp -r "$NODE_RUN/logs/." "$VMPOWER_NODE_KEEP_LOGS/"
+fi
 for d in "${dirs[@]}"; do
   [[ -e "$d" ]] && rm -rf --one-file-system "$d"
 done

@@ -2,12 +2,13 @@
 # The Debian 12 packages the node needs, installed when missing (as root); idempotent, a few dpkg
 # queries when everything is there. containerd 1.6 and runc 1.1 run the pods, the CNI plugins wire
 # them to the node's bridge, umoci and skopeo pack images without a registry, debootstrap makes the
-# trixie root filesystems, gcc and libc6-dev build the static pause program.
+# trixie root filesystems, gcc and libc6-dev build the static pause program, tini is the node's
+# PID 1.
 set -euo pipefail
 
 packages=(
   containerd runc containernetworking-plugins umoci skopeo debootstrap
-  iproute2 openssl gcc libc6-dev util-linux procps cpio busybox-static
+  iproute2 openssl gcc libc6-dev util-linux procps cpio busybox-static tini
 )
 
 log() { printf 'node ensure-packages: %s\n' "$*" >&2; }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The node's supervisor, started by up.sh as
 #
-#   unshare --mount -- node-run.sh BIN_DIR
+#   unshare --pid --fork --mount-proc --mount -- tini -- node-run.sh BIN_DIR
 #
-# It runs in a mount namespace of its own, so every mount the node makes (container root
+# It runs in a mount and PID namespace of its own, so every mount the node makes (container root
 # filesystems, pod volumes, network namespace files, KubeVirt's container disks) lives only there
-# and disappears with the node's last process, even after a crash. Inside it, / is made
-# recursively shared, which mountPropagation: Bidirectional needs (KubeVirt's virt-handler).
+# and disappears with the node's last process, even after a crash; the node's PID 1 (tini) is in
+# that mount namespace, as KubeVirt expects of the host. Inside it, / is made recursively shared,
+# which mountPropagation: Bidirectional needs (KubeVirt's virt-handler). PIDs in
+# $NODE_RUN/pids/<program> are the node's own (its PID namespace).
 # It also puts itself, and so every process of the node, into the cgroup /vmpower-node/system of
 # every cgroup v1 hierarchy (pods go to /vmpower-node/kubepods): down.sh finds and ends exactly the
 # node's processes there and nothing else.

@@ -107,8 +107,12 @@ serializeImagePulls: false
 EOF
 
 node_log "starting the node's processes (logs in $NODE_RUN/logs)"
-setsid unshare --mount --propagation private -- bash "$here/node-run.sh" "$bin" \
-  </dev/null >>"$NODE_RUN/logs/node-run.log" 2>&1 &
+# A PID namespace as well as a mount namespace: KubeVirt's virt-handler (hostPID) mounts container
+# disks through /proc/1/ns/mnt and reads /proc/1/root, so the node's PID 1 (tini, which also reaps
+# orphans) must live in the node's mount namespace, as on a real node. Ending PID 1 ends every
+# process of the node; --kill-child sends SIGTERM to it when unshare is terminated.
+setsid unshare --pid --fork --kill-child=SIGTERM --mount-proc --mount --propagation private -- \
+  tini -s -- bash "$here/node-run.sh" "$bin" </dev/null >>"$NODE_RUN/logs/node-run.log" 2>&1 &
 echo $! >"$NODE_RUN/pids/node-run"
 exec 7>&- # the supervisor holds the lock from here on
 

@@ -15,7 +15,8 @@
 # libnbd: KubeVirt pins libguestfs.org/libnbd v1.25.2-5-g48df7c4d2b, which it vendors; the Go
 # module proxy refuses it (403) and libguestfs.org serves no go-get. libnbd ships its Go bindings
 # in its release tarball (golang/), so they come from Debian's source package of the very libnbd
-# the build links against (1.22.2), through a replace line in a copy of the wrapper module.
+# the build links against (1.22.2), through a replace line in a copy of the wrapper module, with
+# one exported C symbol renamed (it clashes with libvirt-go's).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib.sh
@@ -116,6 +117,11 @@ if [[ ! -f "$work/libnbd-go/go.mod" ]]; then
     rm -f /work/libnbd-go/*_test.go
     cd / && rm -rf /work/libnbd-src /var/lib/apt/lists/*'
 fi
+
+# libvirt-go and libnbd 1.22's bindings both export the C symbol freeCallbackId: virt-launcher,
+# which links both, fails with "multiple definition of `freeCallbackId'". KubeVirt's pinned libnbd
+# commit is newer than any release Debian has; renaming the symbol in the bindings is the fix.
+sed -i 's/\bfreeCallbackId\b/libnbdFreeCallbackId/g' "$work"/libnbd-go/*.go "$work"/libnbd-go/*.h
 
 # --- the wrapper module, with libnbd pointed at those bindings
 mkdir -p "$work/module"
