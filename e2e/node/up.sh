@@ -136,4 +136,7 @@ ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$pause" >/dev/null
 node_log "imported $PAUSE_IMAGE"
 wait_for "API server ready" "${kubectl[@]}" get --raw /readyz
 wait_for "node $NODE_NAME Ready" "${kubectl[@]}" wait --for=condition=Ready "node/$NODE_NAME" --timeout=5s
+# The one node is the control plane too, labelled as kubeadm labels one (virt-operator's
+# Deployment requires a control-plane node).
+"${kubectl[@]}" label node "$NODE_NAME" node-role.kubernetes.io/control-plane= --overwrite >/dev/null
 printf '%s\n' "$NODE_RUN/pki/admin.kubeconfig"

@@ -11,7 +11,7 @@
 #   virt-handler and virt-chroot.
 # virt-launcher: trixie with libvirt 11.3 and QEMU 10.0, virt-launcher, virt-launcher-monitor,
 #   virt-freezer, virt-probe, virt-tail, container-disk, node-labeller.sh, libvirt-hook-client,
-#   KubeVirt's qemu.conf, virtqemud.conf, nsswitch.conf and qemu hook, passwd with qemu (107).
+#   KubeVirt's qemu.conf, virtqemud.conf, nsswitch.conf and qemu hook, the user qemu (107).
 #
 # Debian builds libvirt with the monolithic libvirtd only (no virtqemud, which virt-launcher
 # starts as /usr/sbin/virtqemud). libvirtd runs the same QEMU driver with the same configuration
@@ -28,7 +28,7 @@ bash "$build_kubevirt" virt-operator virt-api virt-controller virtctl >/dev/null
 dir=$(bash "$here/build-kubevirt-node.sh")
 version=$(cat "$dir/.virt-launcher.built")
 kubevirt_src=$(cd "$dir/module" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go list -m -f '{{.Dir}}' kubevirt.io/kubevirt)
-launcher_rootfs=$(bash "$here/rootfs.sh" virt-launcher libvirt-daemon-driver-qemu libvirt-daemon-log \
+launcher_rootfs=$(bash "$here/rootfs.sh" virt-launcher libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-log \
   libvirt-clients qemu-system-x86 qemu-utils seabios libnbd0 libvirt0 passt bash procps iproute2 \
   util-linux nftables xorriso)
 handler_rootfs=$(bash "$here/rootfs.sh" virt-handler bash coreutils util-linux iproute2 nftables \
@@ -49,14 +49,21 @@ fresh() {
   return 0
 }
 
-passwd_files() { # DIR, then "name:uid" pairs besides root
-  local root=$1 entry
+# KubeVirt's images carry root and their own users; Debian's packages need theirs too (libvirt's
+# QEMU driver resolves its built-in default user libvirt-qemu even when qemu.conf names another).
+add_users() { # DIR, then "name:uid" pairs; the ids must be free
+  local root=$1 entry name id
   shift
-  printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
-  printf 'root:x:0:\n' >"$root/etc/group"
+  [[ -f "$root/etc/passwd" ]] || printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
+  [[ -f "$root/etc/group" ]] || printf 'root:x:0:\n' >"$root/etc/group"
   for entry in "$@"; do
-    printf '%s:x:%s:%s::/home/%s:/bin/bash\n' "${entry%%:*}" "${entry##*:}" "${entry##*:}" "${entry%%:*}" >>"$root/etc/passwd"
-    printf '%s:x:%s:\n' "${entry%%:*}" "${entry##*:}" >>"$root/etc/group"
+    name=${entry%%:*}
+    id=${entry##*:}
+    if cut -d: -f3 "$root/etc/passwd" | grep -qx "$id" || cut -d: -f3 "$root/etc/group" | grep -qx "$id"; then
+      node_die "uid/gid $id is taken in $root"
+    fi
+    printf '%s:x:%s:%s::/home/%s:/bin/bash\n' "$name" "$id" "$id" "$name" >>"$root/etc/passwd"
+    printf '%s:x:%s:\n' "$name" "$id" >>"$root/etc/group"
   done
 }
 
@@ -68,7 +75,7 @@ control_plane_image() {
   mkdir -p "$work/root/usr/bin" "$work/root/etc" "$work/root/tmp"
   chmod 1777 "$work/root/tmp"
   install -m 755 "$dir/$name" "$work/root/usr/bin/$name"
-  passwd_files "$work/root" nonroot-user:1001
+  add_users "$work/root" nonroot-user:1001
   bash "$here/oci.sh" "$out" "$IMAGE_REGISTRY/kubevirt/$name:$version" "$work/root" \
     --config.entrypoint="/usr/bin/$name" --config.user=1001 --config.env="$PATH_ENV"
   rm -rf "$work"
@@ -91,7 +98,7 @@ handler_image() {
   work=$(mktemp -d)
   unpack "$handler_rootfs" "$work/root"
   for p in virt-handler virt-chroot; do install -m 755 "$dir/$p" "$work/root/usr/bin/$p"; done
-  passwd_files "$work/root" qemu:107
+  add_users "$work/root" qemu:107
   install -m 644 "$kubevirt_src/cmd/virt-handler/nsswitch.conf" "$work/root/etc/nsswitch.conf"
   bash "$here/oci.sh" "$out" "$IMAGE_REGISTRY/kubevirt/virt-handler:$version" "$work/root" \
     --config.entrypoint=/usr/bin/virt-handler --config.env="$PATH_ENV"
@@ -117,7 +124,7 @@ launcher_image() {
   install -m 644 "$kubevirt_src/cmd/virt-launcher/nsswitch.conf" "$root/etc/nsswitch.conf"
   install -d -m 755 "$root/etc/libvirt/hooks" "$root/usr/lib64/qemu-kvm"
   install -m 755 -o 107 -g 107 "$kubevirt_src/cmd/virt-launcher/qemu" "$root/etc/libvirt/hooks/qemu"
-  passwd_files "$root" qemu:107
+  add_users "$root" qemu:107
   cat >"$root/usr/sbin/virtqemud" <<'EOF'
 #!/bin/bash
 # Debian's libvirt has no modular daemons: libvirtd serves the same QEMU driver. KubeVirt connects
