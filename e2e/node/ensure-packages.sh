@@ -3,12 +3,13 @@
 # queries when everything is there. containerd 1.6 and runc 1.1 run the pods, the CNI plugins wire
 # them to the node's bridge, umoci and skopeo pack images without a registry, debootstrap makes the
 # trixie root filesystems, gcc and libc6-dev build the static pause program, tini is the node's
-# PID 1.
+# PID 1, setcap gives virt-launcher-monitor its file capability.
 set -euo pipefail
 
 packages=(
   containerd runc containernetworking-plugins umoci skopeo debootstrap
   iproute2 openssl gcc libc6-dev util-linux procps cpio busybox-static tini
+  libcap2-bin
 )
 
 log() { printf 'node ensure-packages: %s\n' "$*" >&2; }

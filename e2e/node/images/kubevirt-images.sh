@@ -118,6 +118,10 @@ launcher_image() {
   root="$work/root"
   unpack "$launcher_rootfs" "$root"
   for p in "${programs[@]}"; do install -m 755 "$dir/$p" "$root/usr/bin/$p"; done
+  # As KubeVirt's image (xattrs in cmd/virt-launcher/BUILD.bazel): the non-root monitor starts
+  # virt-launcher with CAP_NET_BIND_SERVICE as an ambient capability, which it must hold first;
+  # without it the start fails with "fork/exec /usr/bin/virt-launcher: operation not permitted".
+  setcap cap_net_bind_service=+ep "$root/usr/bin/virt-launcher-monitor"
   install -m 755 "$kubevirt_src/cmd/virt-launcher/node-labeller/node-labeller.sh" "$root/usr/bin/node-labeller.sh"
   install -m 644 "$kubevirt_src/cmd/virt-launcher/qemu.conf" "$root/etc/libvirt/qemu.conf"
   install -m 644 "$kubevirt_src/cmd/virt-launcher/virtqemud.conf" "$root/etc/libvirt/virtqemud.conf"

@@ -97,6 +97,7 @@ final class Guests {
                 devices:
                   autoattachPodInterface: false
                   autoattachMemBalloon: false
+                  logSerialConsole: true
         """
         .formatted(name, namespace, policy, mark, action, delay, mark);
   }

@@ -84,6 +84,12 @@ public final class Node implements BeforeAllCallback {
     final KubernetesClient client;
     private final Thread hook;
 
+    /**
+     * {@code -Dvmpower.node.reuse=true}: a node already brought up by hand (up.sh, kubevirt-up.sh)
+     * is used and left running; vmpower is (re)installed.
+     */
+    private final boolean reuse = Boolean.getBoolean("vmpower.node.reuse");
+
     Env() {
       scripts = Path.of(property("vmpower.node.scripts")).toAbsolutePath();
       work = Path.of(property("vmpower.node.work")).toAbsolutePath();
@@ -93,16 +99,25 @@ public final class Node implements BeforeAllCallback {
         throw new UncheckedIOException(e);
       }
       hook = new Thread(this::down, "node-down");
-      Runtime.getRuntime().addShutdownHook(hook);
+      if (!reuse) {
+        Runtime.getRuntime().addShutdownHook(hook);
+      }
       try {
         Instant started = Instant.now();
-        kubeconfig = Path.of(lastLine(script("up.sh")));
+        kubeconfig =
+            reuse
+                ? Path.of("/run/vmpower-node/pki/admin.kubeconfig")
+                : Path.of(lastLine(script("up.sh")));
         say("node up in %d s (kubeconfig %s)", secondsSince(started), kubeconfig);
         Path k8s = Path.of(lastLine(script("../build-binaries.sh", "kubectl")));
         kubectl = k8s.resolve("kubectl");
-        virtctl = Path.of(lastLine(script("../build-kubevirt.sh", "virtctl"))).resolve("virtctl");
+        String buildKubevirt =
+            System.getenv().getOrDefault("VMPOWER_BUILD_KUBEVIRT", "../build-kubevirt.sh");
+        virtctl = Path.of(lastLine(script(buildKubevirt, "virtctl"))).resolve("virtctl");
         started = Instant.now();
-        script("kubevirt-up.sh");
+        if (!reuse) {
+          script("kubevirt-up.sh");
+        }
         say("KubeVirt installed by virt-operator in %d s", secondsSince(started));
         started = Instant.now();
         imageArchive = lastLine(script("images/vmpower-image.sh", property("vmpower.node.jar")));
@@ -116,6 +131,13 @@ public final class Node implements BeforeAllCallback {
                     Config.fromKubeconfig(Files.readString(kubeconfig, StandardCharsets.UTF_8)))
                 .build();
         started = Instant.now();
+        if (reuse) {
+          Helm.uninstall(RELEASE)
+              .withNamespace(RELEASE_NAMESPACE)
+              .withKubeConfig(kubeconfig)
+              .ignoreNotFound()
+              .call();
+        }
         helmInstall();
         say("helm install %s in %d s", RELEASE, secondsSince(started));
       } catch (RuntimeException | Error e) {
@@ -176,6 +198,9 @@ public final class Node implements BeforeAllCallback {
     }
 
     private void down() {
+      if (reuse) {
+        return;
+      }
       try {
         run(List.of("bash", scripts.resolve("down.sh").toString()));
       } catch (RuntimeException e) {
