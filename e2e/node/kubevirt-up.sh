@@ -13,6 +13,15 @@
 # firmware: SeaBIOS needs over 20 s to print its banner, and the kernel never reached its console
 # within a minute, while TCG boots the same kernel to its /init in a few seconds. This machine's
 # KVM is nested (nested_pvm=1 on its kernel command line); see e2e/README.md.
+#
+# The Root feature gate is on (virt-launcher runs as root), unless VMPOWER_NODE_NONROOT=true:
+# KubeVirt's default non-root launcher does not start once vmpower injects its wrapper. The
+# compute container has allowPrivilegeEscalation: false and only the file capability of
+# virt-launcher-monitor gives that non-root process CAP_NET_BIND_SERVICE, which it passes to
+# virt-launcher as an ambient capability. Started through vmpower's `bash -c <wrapper>`, bash is
+# exec'd first and holds no capability; under no_new_privs the monitor's file capability then
+# grants nothing more than bash had, and the monitor fails: "fork/exec /usr/bin/virt-launcher:
+# operation not permitted" (e2e/README.md, "What the real node showed").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -38,6 +47,8 @@ version=$(cat "$dir/.virt-launcher.built")
 "${kubectl[@]}" apply --server-side -f "$NODE_RUN/conf/kubevirt-operator.yaml" >/dev/null
 node_log "applied kubevirt-operator.yaml ($version)"
 
+feature_root=", Root"
+[[ "${VMPOWER_NODE_NONROOT:-}" == true ]] && feature_root=""
 cat >"$NODE_RUN/conf/kubevirt-cr.yaml" <<EOF
 apiVersion: kubevirt.io/v1
 kind: KubeVirt
@@ -52,7 +63,7 @@ spec:
     developerConfiguration:
       useEmulation: ${VMPOWER_NODE_USE_EMULATION:-true}
       # KubeVirt's own answer to a guest reboot, measured next to vmpower's (alpha in 1.8)
-      featureGates: [RebootPolicy]
+      featureGates: [RebootPolicy${feature_root}]
 EOF
 "${kubectl[@]}" apply -f "$NODE_RUN/conf/kubevirt-cr.yaml" >/dev/null
 node_log "applied the KubeVirt CR; waiting for virt-operator to deploy KubeVirt"

@@ -19,7 +19,8 @@ mkdir -p "$dir"
 cd "$dir"
 umask 077
 
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+# SEC1 ("EC PRIVATE KEY"): fabric8's kubeconfig reader takes a PKCS#8 EC key for RSA ("Invalid DER").
+key() { openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null; }
 
 ca() {
   key "$1"

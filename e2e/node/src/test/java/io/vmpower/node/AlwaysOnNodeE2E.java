@@ -103,5 +103,6 @@ class AlwaysOnNodeE2E {
                 assertThat(Guests.vmEvents(client, NS, vm))
                     .extracting(Event::getReason)
                     .contains("PodNotInjected"));
+    env.kubectl("delete", "vm", vm, "-n", NS, "--wait=true");
   }
 }

@@ -99,6 +99,7 @@ class GuestRebootNodeE2E {
     assertThat(annotations.get("vmpower.io/last-power-event"))
         .contains(first.getMetadata().getUid())
         .contains("guest-reset");
+    env.kubectl("delete", "vm", vm, "-n", NS, "--wait=true");
   }
 
   @Test
@@ -126,5 +127,6 @@ class GuestRebootNodeE2E {
     GenericKubernetesResource after = Guests.vmi(client, NS, vm);
     assertThat(after.getMetadata().getUid()).isEqualTo(uid);
     assertThat(Guests.phase(after)).isEqualTo("Succeeded");
+    env.kubectl("delete", "vm", vm, "-n", NS, "--wait=true");
   }
 }

@@ -203,6 +203,7 @@ public final class Node implements BeforeAllCallback {
       }
       try {
         run(List.of("bash", scripts.resolve("down.sh").toString()));
+        say("node removed (e2e/node/down.sh)");
       } catch (RuntimeException e) {
         System.err.println("[node-e2e] down.sh failed: " + e.getMessage());
       }
@@ -214,7 +215,6 @@ public final class Node implements BeforeAllCallback {
         client.close();
       }
       down();
-      say("node removed (e2e/node/down.sh)");
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
