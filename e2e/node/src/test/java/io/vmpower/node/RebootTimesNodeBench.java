@@ -27,9 +27,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@code reboot -f} to the new VMI Running and to the guest booted again, over N reboots of a guest
  * that reboots 5 s after each boot, with vmpower (Manual) and with KubeVirt's own answer
  * (rebootPolicy Terminate + runStrategy Always, feature gate RebootPolicy) on the same node; and
- * vmpower's share: from the domain monitor's record being visible in the API (the old pod's
- * compute container terminated) to vmpower's start request (its log line). Not part of the suite:
- * run with {@code -Dit.test=RebootTimesNodeBench}; {@code -Dvmpower.node.reboots=N} (default 10).
+ * vmpower's share: from the domain monitor's record being visible in the API (the old pod's compute
+ * container terminated) to vmpower's start request (its log line). Not part of the suite: run with
+ * {@code -Dit.test=RebootTimesNodeBench}; {@code -Dvmpower.node.reboots=N} (default 10).
  *
  * <p>Times: the guest's console lines carry the container runtime's timestamps (this machine's
  * clock, when virt-tail forwarded the line), VMI Running is when this JVM's watch saw it.
@@ -46,7 +46,12 @@ class RebootTimesNodeBench {
     Guests.enabledNamespace(client, "bench-vmpower");
     client
         .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName("bench-kubevirt").endMetadata().build())
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName("bench-kubevirt")
+                .endMetadata()
+                .build())
         .serverSideApply();
     Node.env().kubectlApply(Guests.vm("bench-vmpower", "bench", "Manual", "reboot", 5, "bench"));
     Node.env().virtctl("start", "bench", "-n", "bench-vmpower");
@@ -62,47 +67,62 @@ class RebootTimesNodeBench {
     Series kubevirt = measure(client, "bench-kubevirt", "bench", false);
     Node.env().kubectl("delete", "vm", "bench", "-n", "bench-kubevirt", "--wait=true");
 
-    Node.say("guest reboot -> new VMI Running: vmpower %s | KubeVirt rebootPolicy Terminate %s",
+    Node.say(
+        "guest reboot -> new VMI Running: vmpower %s | KubeVirt rebootPolicy Terminate %s",
         stats(vmpower.toRunning), stats(kubevirt.toRunning));
-    Node.say("guest reboot -> guest booted again: vmpower %s | KubeVirt rebootPolicy Terminate %s",
+    Node.say(
+        "guest reboot -> guest booted again: vmpower %s | KubeVirt rebootPolicy Terminate %s",
         stats(vmpower.toBooted), stats(kubevirt.toBooted));
     Node.say("vmpower: record visible -> start request %s", stats(vmpower.vmpowerShare));
     assertThat(vmpower.toRunning).hasSize(REBOOTS);
     assertThat(kubevirt.toRunning).hasSize(REBOOTS);
   }
 
-  private record Series(List<Duration> toRunning, List<Duration> toBooted, List<Duration> vmpowerShare) {}
+  private record Series(
+      List<Duration> toRunning, List<Duration> toBooted, List<Duration> vmpowerShare) {}
 
   private static Series measure(KubernetesClient client, String ns, String vm, boolean vmpower) {
     Map<String, Instant> runningSeen = new ConcurrentHashMap<>();
     Map<String, Instant> recordSeen = new ConcurrentHashMap<>();
     Watch vmis =
-        client.genericKubernetesResources(Guests.VMI).inNamespace(ns).watch(new Watcher<>() {
-          @Override
-          public void eventReceived(Action action, GenericKubernetesResource vmi) {
-            if (Guests.phase(vmi).equals("Running")) {
-              runningSeen.putIfAbsent(vmi.getMetadata().getUid(), Instant.now());
-            }
-          }
+        client
+            .genericKubernetesResources(Guests.VMI)
+            .inNamespace(ns)
+            .watch(
+                new Watcher<>() {
+                  @Override
+                  public void eventReceived(Action action, GenericKubernetesResource vmi) {
+                    if (Guests.phase(vmi).equals("Running")) {
+                      runningSeen.putIfAbsent(vmi.getMetadata().getUid(), Instant.now());
+                    }
+                  }
 
-          @Override
-          public void onClose(WatcherException cause) {}
-        });
+                  @Override
+                  public void onClose(WatcherException cause) {}
+                });
     Watch pods =
-        client.pods().inNamespace(ns).watch(new Watcher<>() {
-          @Override
-          public void eventReceived(Action action, Pod pod) {
-            if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null
-                && pod.getStatus().getContainerStatuses().stream()
-                    .anyMatch(s -> s.getName().equals("compute") && s.getState().getTerminated() != null)) {
-              String vmiUid = pod.getMetadata().getLabels().get("kubevirt.io/created-by");
-              recordSeen.putIfAbsent(vmiUid, Instant.now());
-            }
-          }
+        client
+            .pods()
+            .inNamespace(ns)
+            .watch(
+                new Watcher<>() {
+                  @Override
+                  public void eventReceived(Action action, Pod pod) {
+                    if (pod.getStatus() != null
+                        && pod.getStatus().getContainerStatuses() != null
+                        && pod.getStatus().getContainerStatuses().stream()
+                            .anyMatch(
+                                s ->
+                                    s.getName().equals("compute")
+                                        && s.getState().getTerminated() != null)) {
+                      String vmiUid = pod.getMetadata().getLabels().get("kubevirt.io/created-by");
+                      recordSeen.putIfAbsent(vmiUid, Instant.now());
+                    }
+                  }
 
-          @Override
-          public void onClose(WatcherException cause) {}
-        });
+                  @Override
+                  public void onClose(WatcherException cause) {}
+                });
     List<Duration> toRunning = new ArrayList<>();
     List<Duration> toBooted = new ArrayList<>();
     List<Duration> share = new ArrayList<>();
@@ -117,15 +137,17 @@ class RebootTimesNodeBench {
         Guests.awaitConsole(client, ns, nextPod.getMetadata().getName(), "vmpower-guest-up");
         Instant reboot = consoleTime(client, ns, podName, "vmpower-guest-reboot").orElseThrow();
         Instant booted =
-            consoleTime(client, ns, nextPod.getMetadata().getName(), "vmpower-guest-up").orElseThrow();
+            consoleTime(client, ns, nextPod.getMetadata().getName(), "vmpower-guest-up")
+                .orElseThrow();
         toRunning.add(Duration.between(reboot, runningSeen.get(next.getMetadata().getUid())));
         toBooted.add(Duration.between(reboot, booted));
         if (vmpower) {
           startLogged(client, uid)
               .ifPresent(start -> share.add(Duration.between(recordSeen.get(uid), start)));
         }
-        Node.say("%s reboot %d: -> Running %d ms, -> booted %d ms", ns, i + 1,
-            toRunning.get(i).toMillis(), toBooted.get(i).toMillis());
+        Node.say(
+            "%s reboot %d: -> Running %d ms, -> booted %d ms",
+            ns, i + 1, toRunning.get(i).toMillis(), toBooted.get(i).toMillis());
         current = next;
         pod = nextPod;
       }
@@ -137,10 +159,18 @@ class RebootTimesNodeBench {
   }
 
   /** The container runtime's timestamp of the first console line containing {@code text}. */
-  private static Optional<Instant> consoleTime(KubernetesClient client, String ns, String pod, String text) {
+  private static Optional<Instant> consoleTime(
+      KubernetesClient client, String ns, String pod, String text) {
     String log;
     try {
-      log = client.pods().inNamespace(ns).withName(pod).inContainer("guest-console-log").usingTimestamps().getLog();
+      log =
+          client
+              .pods()
+              .inNamespace(ns)
+              .withName(pod)
+              .inContainer("guest-console-log")
+              .usingTimestamps()
+              .getLog();
     } catch (RuntimeException e) {
       return Optional.empty();
     }
@@ -156,7 +186,12 @@ class RebootTimesNodeBench {
   /** vmpower's log line for the start request of that VMI (any of its pods). */
   private static Optional<Instant> startLogged(KubernetesClient client, String vmiUid) {
     for (Pod p : client.pods().inNamespace(Node.RELEASE_NAMESPACE).list().getItems()) {
-      String log = client.pods().inNamespace(Node.RELEASE_NAMESPACE).withName(p.getMetadata().getName()).getLog();
+      String log =
+          client
+              .pods()
+              .inNamespace(Node.RELEASE_NAMESPACE)
+              .withName(p.getMetadata().getName())
+              .getLog();
       for (String line : log.split("\n")) {
         if (line.contains("start for VMI " + vmiUid)) {
           Matcher m = VMPOWER_TS.matcher(line);
@@ -175,8 +210,9 @@ class RebootTimesNodeBench {
     }
     List<Long> ms = new ArrayList<>(values.stream().map(Duration::toMillis).toList());
     Collections.sort(ms);
-    return String.format("n=%d p50=%d ms p99=%d ms min=%d ms max=%d ms", ms.size(),
-        percentile(ms, 50), percentile(ms, 99), ms.get(0), ms.get(ms.size() - 1));
+    return String.format(
+        "n=%d p50=%d ms p99=%d ms min=%d ms max=%d ms",
+        ms.size(), percentile(ms, 50), percentile(ms, 99), ms.get(0), ms.get(ms.size() - 1));
   }
 
   private static long percentile(List<Long> sorted, int p) {
