@@ -62,7 +62,8 @@ class RebootTimesNodeBench {
         Guests.vm("bench-kubevirt", "bench", "Manual", "reboot", 5, "bench")
             .replace("    vmpower.io/run-policy: Manual\n", "    kubevirt.io/bench: own\n")
             .replace("spec:\n  template:", "spec:\n  runStrategy: Always\n  template:")
-            .replace("        domain:\n", "        domain:\n          rebootPolicy: Terminate\n");
+            .replace("      domain:\n", "      domain:\n        rebootPolicy: Terminate\n");
+    assertThat(kubevirtOwn).contains("rebootPolicy: Terminate").contains("runStrategy: Always");
     Node.env().kubectlApply(kubevirtOwn);
     Series kubevirt = measure(client, "bench-kubevirt", "bench", false);
     Node.env().kubectl("delete", "vm", "bench", "-n", "bench-kubevirt", "--wait=true");
@@ -132,10 +133,18 @@ class RebootTimesNodeBench {
       for (int i = 0; i < REBOOTS; i++) {
         String uid = current.getMetadata().getUid();
         String podName = pod.getMetadata().getName();
+        // Read while the pod exists: it is deleted soon after the VMI ends.
+        Instant reboot =
+            org.awaitility.Awaitility.await()
+                .atMost(Guests.BOOT)
+                .pollInterval(Duration.ofMillis(300))
+                .until(
+                    () -> consoleTime(client, ns, podName, "vmpower-guest-reboot"),
+                    Optional::isPresent)
+                .orElseThrow();
         GenericKubernetesResource next = Guests.awaitRunning(client, ns, vm, uid);
         Pod nextPod = Guests.launcherPod(client, ns, next.getMetadata().getUid());
         Guests.awaitConsole(client, ns, nextPod.getMetadata().getName(), "vmpower-guest-up");
-        Instant reboot = consoleTime(client, ns, podName, "vmpower-guest-reboot").orElseThrow();
         Instant booted =
             consoleTime(client, ns, nextPod.getMetadata().getName(), "vmpower-guest-up")
                 .orElseThrow();
