@@ -1,17 +1,19 @@
 package io.vmpower.controller;
 
 import java.time.Duration;
-import java.util.Objects;
 import java.util.UUID;
 
 /**
- * Everything the power controller can be tuned with. {@link #defaults()} gives production values
- * (the client-go leader election defaults); the application overrides them from {@code
- * vmpower.controller.*} properties.
+ * Everything the power controller can be tuned with, and the one place of their defaults: a
+ * component given as null takes its default (production values; the leader-election timings are
+ * client-go's). The application binds {@code vmpower.controller.*} properties onto this record, so
+ * a property left unset is null here.
  *
- * @param leaseNamespace namespace of the Lease (the release namespace)
+ * @param leaseNamespace namespace of the Lease (the release namespace); default {@code
+ *     $POD_NAMESPACE}, else {@code default}
  * @param leaseName name of the Lease
- * @param identity this replica's identity in the Lease (the pod name)
+ * @param identity this replica's identity in the Lease (the pod name); default {@code $POD_NAME},
+ *     {@code $HOSTNAME}, else a random one
  * @param leaseDuration how long a Lease stays valid without renewal; a standby takes over after it
  * @param renewDeadline how long the leader keeps acting without a successful renewal; must be
  *     shorter than {@code leaseDuration}
@@ -31,7 +33,7 @@ public record ControllerSettings(
     Duration leaseDuration,
     Duration renewDeadline,
     Duration retryPeriod,
-    int workers,
+    Integer workers,
     Duration backoffBase,
     Duration backoffMax,
     Duration resyncPeriod,
@@ -39,9 +41,23 @@ public record ControllerSettings(
     Duration requestTimeout) {
 
   public ControllerSettings {
-    Objects.requireNonNull(leaseNamespace, "leaseNamespace");
-    Objects.requireNonNull(leaseName, "leaseName");
-    Objects.requireNonNull(identity, "identity");
+    leaseNamespace = or(leaseNamespace, envOr("POD_NAMESPACE", "default"));
+    leaseName = or(leaseName, "vmpower-controller");
+    identity =
+        or(
+            identity,
+            envOr(
+                "POD_NAME",
+                envOr("HOSTNAME", "vmpower-" + UUID.randomUUID().toString().substring(0, 8))));
+    leaseDuration = or(leaseDuration, Duration.ofSeconds(15));
+    renewDeadline = or(renewDeadline, Duration.ofSeconds(10));
+    retryPeriod = or(retryPeriod, Duration.ofSeconds(2));
+    workers = or(workers, 2);
+    backoffBase = or(backoffBase, Duration.ofMillis(500));
+    backoffMax = or(backoffMax, Duration.ofMinutes(5));
+    resyncPeriod = or(resyncPeriod, Duration.ofMinutes(10));
+    podTerminationWait = or(podTerminationWait, Duration.ofMinutes(2));
+    requestTimeout = or(requestTimeout, Duration.ofSeconds(30));
     if (leaseDuration.toSeconds() < 1) {
       throw new IllegalArgumentException("leaseDuration must be at least 1s (Lease has seconds)");
     }
@@ -84,23 +100,29 @@ public record ControllerSettings(
         .requestTimeout(requestTimeout);
   }
 
-  /** Builder with defaults for everything. */
+  private static <T> T or(T value, T fallback) {
+    return value != null ? value : fallback;
+  }
+
+  private static String envOr(String name, String fallback) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? fallback : v;
+  }
+
+  /** Builder; what it is not given keeps its default. */
   public static final class Builder {
-    private String leaseNamespace = envOr("POD_NAMESPACE", "default");
-    private String leaseName = "vmpower-controller";
-    private String identity =
-        envOr(
-            "POD_NAME",
-            envOr("HOSTNAME", "vmpower-" + UUID.randomUUID().toString().substring(0, 8)));
-    private Duration leaseDuration = Duration.ofSeconds(15);
-    private Duration renewDeadline = Duration.ofSeconds(10);
-    private Duration retryPeriod = Duration.ofSeconds(2);
-    private int workers = 2;
-    private Duration backoffBase = Duration.ofMillis(500);
-    private Duration backoffMax = Duration.ofMinutes(5);
-    private Duration resyncPeriod = Duration.ofMinutes(10);
-    private Duration podTerminationWait = Duration.ofMinutes(2);
-    private Duration requestTimeout = Duration.ofSeconds(30);
+    private String leaseNamespace;
+    private String leaseName;
+    private String identity;
+    private Duration leaseDuration;
+    private Duration renewDeadline;
+    private Duration retryPeriod;
+    private Integer workers;
+    private Duration backoffBase;
+    private Duration backoffMax;
+    private Duration resyncPeriod;
+    private Duration podTerminationWait;
+    private Duration requestTimeout;
 
     private Builder() {}
 
@@ -134,7 +156,7 @@ public record ControllerSettings(
       return this;
     }
 
-    public Builder workers(int v) {
+    public Builder workers(Integer v) {
       workers = v;
       return this;
     }
@@ -178,11 +200,6 @@ public record ControllerSettings(
           resyncPeriod,
           podTerminationWait,
           requestTimeout);
-    }
-
-    private static String envOr(String name, String fallback) {
-      String v = System.getenv(name);
-      return v == null || v.isBlank() ? fallback : v;
     }
   }
 }

@@ -2,14 +2,15 @@ package io.vmpower.controller;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.vmpower.api.ResourceType;
 import io.vmpower.controller.Outcome.EventReason;
+import io.vmpower.controller.VmSnapshot.Vm;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
+import java.time.Clock;
 import java.util.HexFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,18 +27,20 @@ final class Events {
   private final KubernetesClient client;
   private final String identity;
   private final ControllerMetrics metrics;
+  private final Clock clock;
 
-  Events(KubernetesClient client, String identity, ControllerMetrics metrics) {
+  Events(KubernetesClient client, String identity, ControllerMetrics metrics, Clock clock) {
     this.client = client;
     this.identity = identity;
     this.metrics = metrics;
+    this.clock = clock;
   }
 
   /**
    * Records the Event for an action or decision; a failure propagates so that the key is retried
    * (the action itself is recorded as done only after its Event exists).
    */
-  void require(GenericKubernetesResource vm, String dedupKey, EventReason reason, String message) {
+  void require(Vm vm, String dedupKey, EventReason reason, String message) {
     if (!emit(vm, dedupKey, reason, message)) {
       throw new IllegalStateException("could not record event " + reason);
     }
@@ -47,21 +50,21 @@ final class Events {
    * Records an Event; {@code dedupKey} identifies the occurrence (null: always a new Event).
    * Returns false (logged and counted) when it could not be written.
    */
-  boolean emit(GenericKubernetesResource vm, String dedupKey, EventReason reason, String message) {
-    String ns = vm.getMetadata().getNamespace();
-    String vmName = vm.getMetadata().getName();
-    String now = Instant.now().toString();
+  boolean emit(Vm vm, String dedupKey, EventReason reason, String message) {
+    String ns = vm.namespace();
+    String vmName = vm.name();
+    String now = clock.instant().toString();
     EventBuilder event =
         new EventBuilder()
             .withNewMetadata()
             .withNamespace(ns)
             .endMetadata()
             .withNewInvolvedObject()
-            .withApiVersion(KubeVirt.API_VERSION)
-            .withKind(KubeVirt.VM_KIND)
+            .withApiVersion(ResourceType.VIRTUAL_MACHINE.apiVersion())
+            .withKind(ResourceType.VIRTUAL_MACHINE.kind())
             .withNamespace(ns)
             .withName(vmName)
-            .withUid(vm.getMetadata().getUid())
+            .withUid(vm.uid())
             .endInvolvedObject()
             .withReason(reason.name())
             .withMessage(message)
@@ -79,8 +82,7 @@ final class Events {
     } else {
       event
           .editMetadata()
-          .withName(
-              prefix(vmName) + hash(vm.getMetadata().getUid() + "/" + dedupKey + "/" + reason))
+          .withName(prefix(vmName) + hash(vm.uid() + "/" + dedupKey + "/" + reason))
           .endMetadata();
     }
     Event built = event.build();

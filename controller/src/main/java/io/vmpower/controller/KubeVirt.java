@@ -7,9 +7,8 @@ import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.vmpower.api.Keys;
-import java.time.Instant;
+import io.vmpower.api.ResourceType;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,35 +17,28 @@ import java.util.Optional;
 final class KubeVirt {
   private KubeVirt() {}
 
-  static final String GROUP = "kubevirt.io";
-  static final String VERSION = "v1";
-  static final String API_VERSION = GROUP + "/" + VERSION;
-  static final String VM_KIND = "VirtualMachine";
-  static final String VMI_KIND = "VirtualMachineInstance";
+  static final ResourceDefinitionContext VM = context(ResourceType.VIRTUAL_MACHINE);
+  static final ResourceDefinitionContext VMI = context(ResourceType.VIRTUAL_MACHINE_INSTANCE);
 
-  static final ResourceDefinitionContext VM =
-      new ResourceDefinitionContext.Builder()
-          .withGroup(GROUP)
-          .withVersion(VERSION)
-          .withKind(VM_KIND)
-          .withPlural("virtualmachines")
-          .withNamespaced(true)
-          .build();
-
-  static final ResourceDefinitionContext VMI =
-      new ResourceDefinitionContext.Builder()
-          .withGroup(GROUP)
-          .withVersion(VERSION)
-          .withKind(VMI_KIND)
-          .withPlural("virtualmachineinstances")
-          .withNamespaced(true)
-          .build();
+  private static ResourceDefinitionContext context(ResourceType type) {
+    return new ResourceDefinitionContext.Builder()
+        .withGroup(type.group())
+        .withVersion(type.version())
+        .withKind(type.kind())
+        .withPlural(type.plural())
+        .withNamespaced(true)
+        .build();
+  }
 
   /** The start subresource; with runStrategy Manual and a final VMI virt-api replaces the VMI. */
   static String startPath(String namespace, String name) {
-    return "apis/subresources.kubevirt.io/v1/namespaces/"
+    return "apis/"
+        + ResourceType.KUBEVIRT_SUBRESOURCES_GROUP
+        + "/v1/namespaces/"
         + namespace
-        + "/virtualmachines/"
+        + "/"
+        + ResourceType.VIRTUAL_MACHINE.plural()
+        + "/"
         + name
         + "/start";
   }
@@ -54,11 +46,6 @@ final class KubeVirt {
   static String annotation(HasMetadata o, String key) {
     Map<String, String> a = o.getMetadata().getAnnotations();
     return a == null ? null : a.get(key);
-  }
-
-  static String label(HasMetadata o, String key) {
-    Map<String, String> l = o.getMetadata().getLabels();
-    return l == null ? null : l.get(key);
   }
 
   static boolean deleting(HasMetadata o) {
@@ -77,58 +64,13 @@ final class KubeVirt {
     return requests instanceof Collection<?> c && !c.isEmpty();
   }
 
-  static String runStrategy(GenericKubernetesResource vm) {
-    Object s = vm.get("spec", "runStrategy");
-    return s instanceof String str ? str : null;
-  }
-
-  /** The VMI's owning VM uid, when KubeVirt created it for a VM. */
-  static Optional<String> ownerUid(HasMetadata o, String kind) {
+  /** The owner of kind {@code kind} (a VMI's VM, a pod's VMI), when KubeVirt created it. */
+  static Optional<OwnerReference> owner(HasMetadata o, ResourceType kind) {
     List<OwnerReference> refs = o.getMetadata().getOwnerReferences();
     if (refs == null) {
       return Optional.empty();
     }
-    return refs.stream()
-        .filter(r -> kind.equals(r.getKind()))
-        .map(OwnerReference::getUid)
-        .findFirst();
-  }
-
-  static Optional<String> ownerName(HasMetadata o, String kind) {
-    List<OwnerReference> refs = o.getMetadata().getOwnerReferences();
-    if (refs == null) {
-      return Optional.empty();
-    }
-    return refs.stream()
-        .filter(r -> kind.equals(r.getKind()))
-        .map(OwnerReference::getName)
-        .findFirst();
-  }
-
-  /**
-   * The pod that ended a VMI is its newest pod; an older one is a live-migration source. Ties
-   * (second precision) are broken by the later resourceVersion, a weak but harmless hint.
-   */
-  static Optional<Pod> newest(Collection<Pod> pods) {
-    return pods.stream()
-        .max(
-            Comparator.comparing((Pod p) -> created(p)).thenComparingLong(p -> resourceVersion(p)));
-  }
-
-  private static Instant created(Pod p) {
-    try {
-      return Instant.parse(p.getMetadata().getCreationTimestamp());
-    } catch (RuntimeException e) {
-      return Instant.EPOCH;
-    }
-  }
-
-  private static long resourceVersion(Pod p) {
-    try {
-      return Long.parseLong(p.getMetadata().getResourceVersion());
-    } catch (RuntimeException e) {
-      return 0;
-    }
+    return refs.stream().filter(r -> kind.kind().equals(r.getKind())).findFirst();
   }
 
   static Optional<ContainerStatus> compute(Pod pod) {
@@ -147,16 +89,11 @@ final class KubeVirt {
         .map(c -> nullToEmpty(c.getState().getTerminated().getMessage()));
   }
 
-  static boolean podFinished(Pod pod) {
-    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
-    return "Succeeded".equals(phase) || "Failed".equals(phase);
+  static String podPhase(Pod pod) {
+    return pod.getStatus() == null ? null : pod.getStatus().getPhase();
   }
 
-  static boolean podRunning(Pod pod) {
-    return pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase());
-  }
-
-  static String nullToEmpty(String s) {
+  private static String nullToEmpty(String s) {
     return s == null ? "" : s;
   }
 }

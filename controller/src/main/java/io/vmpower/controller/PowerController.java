@@ -2,6 +2,7 @@ package io.vmpower.controller;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,9 @@ public final class PowerController implements AutoCloseable {
   private final KubernetesClient client;
   private final ControllerSettings settings;
   private final ControllerMetrics metrics;
+  private final VirtApi virtApi;
+  private final Events events;
+  private final Clock clock;
   private final LeaseElector elector;
   private final AtomicReference<Session> session = new AtomicReference<>();
   private volatile boolean closed;
@@ -29,6 +33,9 @@ public final class PowerController implements AutoCloseable {
     this.client = client;
     this.settings = settings;
     this.metrics = new ControllerMetrics(meters);
+    this.clock = Clock.systemUTC();
+    this.virtApi = new VirtApi(client, settings.requestTimeout());
+    this.events = new Events(client, settings.identity(), metrics, clock);
     this.elector =
         new LeaseElector(
             client,
@@ -70,7 +77,7 @@ public final class PowerController implements AutoCloseable {
     if (closed) {
       return;
     }
-    Session fresh = new Session(client, settings, metrics, this::isLeader);
+    Session fresh = new Session(client, settings, metrics, this::isLeader, virtApi, events, clock);
     Session old = session.getAndSet(fresh);
     if (old != null) {
       old.close();

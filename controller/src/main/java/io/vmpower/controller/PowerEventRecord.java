@@ -21,25 +21,44 @@ import java.util.Optional;
  * @param state {@code Starting} while a start is claimed but not confirmed, then {@code Done}
  * @param time when the record was written (RFC 3339)
  */
-record PowerEventRecord(String vmiUid, String reason, String action, String state, String time) {
+record PowerEventRecord(String vmiUid, String reason, String action, State state, String time) {
 
   static final String START = "Start";
   static final String NONE = "None";
-  static final String STARTING = "Starting";
-  static final String DONE = "Done";
+
+  /** Whether the action is complete. */
+  enum State {
+    /** A start is claimed but not confirmed. */
+    STARTING("Starting"),
+    DONE("Done");
+
+    private final String value;
+
+    State(String value) {
+      this.value = value;
+    }
+
+    /**
+     * As written; anything but {@code Done} counts as a start in flight, which the next decision
+     * confirms or finishes rather than repeats.
+     */
+    static State parse(String value) {
+      return DONE.value.equals(value) ? DONE : STARTING;
+    }
+  }
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   static PowerEventRecord starting(String vmiUid, String reason, Instant now) {
-    return new PowerEventRecord(vmiUid, reason, START, STARTING, now.toString());
+    return new PowerEventRecord(vmiUid, reason, START, State.STARTING, now.toString());
   }
 
   static PowerEventRecord done(String vmiUid, String reason, String action, Instant now) {
-    return new PowerEventRecord(vmiUid, reason, action, DONE, now.toString());
+    return new PowerEventRecord(vmiUid, reason, action, State.DONE, now.toString());
   }
 
   boolean isDone() {
-    return DONE.equals(state);
+    return state == State.DONE;
   }
 
   boolean isFor(String uid) {
@@ -47,7 +66,7 @@ record PowerEventRecord(String vmiUid, String reason, String action, String stat
   }
 
   PowerEventRecord completed(Instant now) {
-    return new PowerEventRecord(vmiUid, reason, action, DONE, now.toString());
+    return new PowerEventRecord(vmiUid, reason, action, State.DONE, now.toString());
   }
 
   String toJson() {
@@ -55,7 +74,7 @@ record PowerEventRecord(String vmiUid, String reason, String action, String stat
     node.put("vmiUid", vmiUid);
     node.put("reason", reason);
     node.put("action", action);
-    node.put("state", state);
+    node.put("state", state.value);
     node.put("time", time);
     return node.toString();
   }
@@ -75,7 +94,7 @@ record PowerEventRecord(String vmiUid, String reason, String action, String stat
               node.path("vmiUid").asText(),
               node.path("reason").asText(""),
               node.path("action").asText(""),
-              node.path("state").asText(DONE),
+              State.parse(node.path("state").asText(State.DONE.value)),
               node.path("time").asText("")));
     } catch (Exception e) {
       return Optional.empty();

@@ -1,5 +1,12 @@
 package io.vmpower.controller;
 
+import static io.vmpower.controller.PowerEventReason.GUEST_RESET;
+import static io.vmpower.controller.PowerEventReason.GUEST_SHUTDOWN;
+import static io.vmpower.controller.PowerEventReason.POD_LOST;
+import static io.vmpower.controller.PowerEventReason.START_PENDING;
+import static io.vmpower.controller.PowerEventReason.UNKNOWN;
+import static io.vmpower.controller.PowerEventReason.VMI_FAILED;
+
 import io.vmpower.api.RunPolicy;
 import io.vmpower.api.termination.ShutdownReason;
 import io.vmpower.controller.Outcome.EventReason;
@@ -20,11 +27,10 @@ final class PowerPolicy {
     record Terminated(ShutdownReason reason) implements PodEnd {}
 
     /**
-     * The pod exists but its compute container has not terminated yet. The VMI goes final as soon
-     * as virt-handler sees the domain gone, a moment before the container writes its termination
-     * message: wait for it.
+     * The compute container of {@code pod} has not terminated within the wait for its termination
+     * message: decided on without it, like a message that says nothing.
      */
-    record StillRunning() implements PodEnd {}
+    record Unterminated(String pod) implements PodEnd {}
   }
 
   /** True for the two final VMI phases. */
@@ -41,10 +47,7 @@ final class PowerPolicy {
     return policy.restartsOnGuestReset() || policy.restartsOnInfrastructureFailure();
   }
 
-  /**
-   * Decides for a final VMI. {@code pod} must not be {@link PodEnd.StillRunning} unless the caller
-   * has given up waiting for the container, in which case the pod counts as ended without a record.
-   */
+  /** Decides for a final VMI, from how the pod that ran it last ended. */
   static Outcome decide(RunPolicy policy, String vmiPhase, PodEnd pod) {
     String p = policy.value();
     ShutdownReason reason = pod instanceof PodEnd.Terminated t ? t.reason() : ShutdownReason.NONE;
@@ -63,7 +66,7 @@ final class PowerPolicy {
     }
     if (reason instanceof ShutdownReason.GuestShutdown) {
       return Outcome.stay(
-          "guest-shutdown",
+          GUEST_SHUTDOWN.code(),
           EventReason.GuestPoweredOff,
           "The guest powered off (or was stopped gracefully); the VM stays stopped (run policy "
               + p
@@ -86,7 +89,7 @@ final class PowerPolicy {
       // Succeeded without a record, e.g. a guest poweroff in a pod the injector did not reach.
       // Starting could undo a deliberate poweroff, so stay stopped and say why.
       return Outcome.stay(
-          "unknown",
+          UNKNOWN.code(),
           EventReason.NoShutdownRecord,
           "The VMI ended without a vmpower shutdown record"
               + (lost
@@ -96,7 +99,7 @@ final class PowerPolicy {
     }
     String what =
         lost ? "its virt-launcher pod was lost" : "the VMI failed without a guest shutdown";
-    String code = lost ? "pod-lost" : "vmi-failed";
+    String code = (lost ? POD_LOST : VMI_FAILED).code();
     return policy.restartsOnInfrastructureFailure()
         ? Outcome.start(
             code,
@@ -118,24 +121,24 @@ final class PowerPolicy {
    */
   static Outcome recordedStart(RunPolicy policy, String reason) {
     String p = policy.value();
-    return switch (reason) {
-      case "guest-reset" ->
-          Outcome.start(
-              reason,
-              EventReason.RestartedAfterGuestReboot,
-              "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
-                  + p
-                  + ").");
-      case "start-pending" ->
-          Outcome.start(
-              reason,
-              EventReason.StartedFirstTime,
-              "Started the VM for the first time (run policy " + p + ").");
-      default ->
-          Outcome.start(
-              reason,
-              EventReason.RestartedAfterFailure,
-              "The VM stopped (" + reason + "); started it again (run policy " + p + ").");
-    };
+    PowerEventReason known = PowerEventReason.of(reason).orElse(null);
+    if (known == GUEST_RESET) {
+      return Outcome.start(
+          reason,
+          EventReason.RestartedAfterGuestReboot,
+          "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
+              + p
+              + ").");
+    }
+    if (known == START_PENDING) {
+      return Outcome.start(
+          reason,
+          EventReason.StartedFirstTime,
+          "Started the VM for the first time (run policy " + p + ").");
+    }
+    return Outcome.start(
+        reason,
+        EventReason.RestartedAfterFailure,
+        "The VM stopped (" + reason + "); started it again (run policy " + p + ").");
   }
 }

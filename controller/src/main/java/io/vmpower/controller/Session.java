@@ -3,18 +3,21 @@ package io.vmpower.controller;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.vmpower.api.Keys;
+import io.vmpower.api.ResourceType;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -23,7 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Everything that runs while this replica leads: informers, the work queue and its workers. A new
  * session starts from scratch (fresh caches, a full resync) each time leadership is gained, which
- * is also how nothing is lost across restarts: the state lives in the cluster, not here.
+ * is also how nothing is lost across restarts: the state lives in the cluster, not here. What it
+ * talks to besides the informers (virt-api, Events, the clock) is handed in.
  */
 final class Session implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Session.class);
@@ -33,6 +37,9 @@ final class Session implements AutoCloseable {
   private final ControllerSettings settings;
   private final ControllerMetrics metrics;
   private final BooleanSupplier leader;
+  private final VirtApi virtApi;
+  private final Events events;
+  private final Clock clock;
   private final WorkQueue queue;
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
@@ -47,11 +54,17 @@ final class Session implements AutoCloseable {
       KubernetesClient client,
       ControllerSettings settings,
       ControllerMetrics metrics,
-      BooleanSupplier leader) {
+      BooleanSupplier leader,
+      VirtApi virtApi,
+      Events events,
+      Clock clock) {
     this.client = client;
     this.settings = settings;
     this.metrics = metrics;
     this.leader = leader;
+    this.virtApi = virtApi;
+    this.events = events;
+    this.clock = clock;
     this.queue = new WorkQueue(settings.backoffBase(), settings.backoffMax());
     metrics.queue(queue::depth);
   }
@@ -72,7 +85,11 @@ final class Session implements AutoCloseable {
     pods.addIndexers(
         Map.of(
             VMI_UID_INDEX,
-            pod -> KubeVirt.ownerUid(pod, KubeVirt.VMI_KIND).map(List::of).orElse(List.of())));
+            pod ->
+                KubeVirt.owner(pod, ResourceType.VIRTUAL_MACHINE_INSTANCE)
+                    .map(OwnerReference::getUid)
+                    .map(List::of)
+                    .orElse(List.of())));
 
     namespaces.addEventHandler(
         handler(ns -> vmKeysIn(ns.getMetadata().getName()).forEach(queue::add)));
@@ -80,78 +97,67 @@ final class Session implements AutoCloseable {
     vmis.addEventHandler(
         handler(
             vmi ->
-                KubeVirt.ownerName(vmi, KubeVirt.VM_KIND)
+                KubeVirt.owner(vmi, ResourceType.VIRTUAL_MACHINE)
+                    .map(OwnerReference::getName)
                     .ifPresent(vm -> queue.add(vmi.getMetadata().getNamespace() + "/" + vm))));
     pods.addEventHandler(
         handler(
             pod ->
-                KubeVirt.ownerName(pod, KubeVirt.VMI_KIND)
+                KubeVirt.owner(pod, ResourceType.VIRTUAL_MACHINE_INSTANCE)
+                    .map(OwnerReference::getName)
                     .ifPresent(vmi -> queue.add(pod.getMetadata().getNamespace() + "/" + vmi))));
 
+    List<CompletableFuture<Void>> started = new ArrayList<>();
     for (SharedIndexInformer<?> informer : List.of(namespaces, vms, vmis, pods)) {
       // Keep retrying whatever the error (a failing list at start, a dropped watch): the
-      // informer relists and the handlers see every change as an update.
-      informer.exceptionHandler((started, t) -> !closed);
+      // informer relists and the handlers see every change as an update. Its start future
+      // completes once the first list and watch succeeded, however many attempts that took.
+      informer.exceptionHandler((first, t) -> !closed);
       informers.add(informer);
-      informer.start();
+      started.add(informer.start().toCompletableFuture());
     }
 
-    Reconciler reconciler =
-        new Reconciler(
+    TerminationWaits waits = new TerminationWaits();
+    Gatherer gatherer =
+        new Gatherer(
             client,
-            new Reconciler.Caches(
+            new Gatherer.Caches(
                 key -> vms.getStore().getByKey(key),
                 key -> vmis.getStore().getByKey(key),
                 uid -> pods.getIndexer().byIndex(VMI_UID_INDEX, uid),
                 ns -> namespaces.getStore().getByKey(ns) != null),
-            new VirtApi(client, settings.requestTimeout()),
-            new Events(client, settings.identity(), metrics),
-            metrics,
-            leader,
-            settings,
-            Clock.systemUTC());
+            waits,
+            clock);
+    Reconciler reconciler =
+        new Reconciler(
+            gatherer,
+            new PowerDecision(settings.podTerminationWait()),
+            new Actuator(client, gatherer, virtApi, events, metrics, leader, waits, clock));
 
-    Thread starter =
-        new Thread(
-            () -> {
-              if (!awaitSynced()) {
-                return;
-              }
-              log.info("caches synced; starting {} workers", settings.workers());
-              // Level-triggered start: every VM is looked at once, whatever happened while no
-              // replica was leading.
-              vms.getStore().list().forEach(vm -> queue.add(Cache.metaNamespaceKeyFunc(vm)));
-              for (int i = 0; i < settings.workers(); i++) {
-                Thread worker = new Thread(() -> work(reconciler), "vmpower-worker-" + i);
-                worker.setDaemon(true);
-                synchronized (this) {
-                  if (closed) {
-                    return;
-                  }
-                  threads.add(worker);
-                }
-                worker.start();
-              }
-            },
-            "vmpower-session-start");
-    starter.setDaemon(true);
-    threads.add(starter);
-    starter.start();
+    // Stopped informers complete their futures exceptionally: no workers after close().
+    CompletableFuture.allOf(started.toArray(CompletableFuture[]::new))
+        .thenRun(() -> startWorkers(reconciler));
   }
 
-  private boolean awaitSynced() {
-    while (!closed) {
-      if (informers.stream().allMatch(SharedIndexInformer::hasSynced)) {
-        return true;
-      }
-      try {
-        Thread.sleep(20); // informers offer no blocking wait for "synced" that survives retries
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
+  private void startWorkers(Reconciler reconciler) {
+    if (closed) {
+      return;
     }
-    return false;
+    log.info("caches synced; starting {} workers", settings.workers());
+    // Level-triggered start: every VM is looked at once, whatever happened while no replica was
+    // leading.
+    vms.getStore().list().forEach(vm -> queue.add(Cache.metaNamespaceKeyFunc(vm)));
+    for (int i = 0; i < settings.workers(); i++) {
+      Thread worker = new Thread(() -> work(reconciler), "vmpower-worker-" + i);
+      worker.setDaemon(true);
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        threads.add(worker);
+      }
+      worker.start();
+    }
   }
 
   private void work(Reconciler reconciler) {
@@ -176,7 +182,7 @@ final class Session implements AutoCloseable {
           outcome = "requeue";
           queue.addAfter(key, again.get());
         }
-      } catch (Reconciler.NotLeaderException e) {
+      } catch (Actuator.NotLeaderException e) {
         outcome = "not-leader";
       } catch (RuntimeException e) {
         outcome = "error";

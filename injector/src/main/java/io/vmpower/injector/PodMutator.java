@@ -162,8 +162,10 @@ public final class PodMutator implements Mutator {
     return new Verdict.Allow(copy, List.of(), "mutated");
   }
 
-  /** The wrapper for the default termination log: the same instance in every patch. */
-  @Override
+  /**
+   * The wrapper for the default termination log: the same instance in every patch, so the answer
+   * writer JSON-encodes it once instead of on every review (bench/BENCHMARKS.md).
+   */
   public Set<String> recurringStrings() {
     return Set.of(defaultWrapper);
   }

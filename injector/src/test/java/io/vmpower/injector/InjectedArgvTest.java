@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vmpower.api.admission.AdmissionInput;
+import io.vmpower.api.admission.Operation;
 import io.vmpower.api.admission.Verdict;
 import io.vmpower.injector.LauncherPods.Shape;
 import java.io.IOException;
@@ -86,7 +87,8 @@ class InjectedArgvTest {
     ArrayNode args = shape == Shape.COMMAND_ONLY ? command : compute.putArray("args");
     TRICKY.forEach(args::add);
     PodMutator mutator = new PodMutator(STAND_IN_MONITOR, "0".repeat(64), "test");
-    Verdict verdict = mutator.review(new AdmissionInput("CREATE", "team-a", "", pod, null, false));
+    Verdict verdict =
+        mutator.review(new AdmissionInput(Operation.CREATE, "team-a", "", pod, null, false));
     JsonNode injected = compute(((Verdict.Allow) verdict).object());
     List<String> argv = new ArrayList<>(strings(injected.path("command")));
     argv.addAll(strings(injected.path("args")));

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vmpower.api.admission.AdmissionInput;
+import io.vmpower.api.admission.Operation;
 import io.vmpower.api.admission.Verdict;
 import io.vmpower.injector.LauncherPods.Shape;
 import java.util.ArrayList;
@@ -21,7 +22,7 @@ class PodMutatorTest {
   private final PodMutator mutator = PodMutator.withBundledMonitor();
 
   private Verdict create(JsonNode pod) {
-    return mutator.review(new AdmissionInput("CREATE", "team-a", "", pod, null, false));
+    return mutator.review(new AdmissionInput(Operation.CREATE, "team-a", "", pod, null, false));
   }
 
   private static Verdict.Allow allowed(Verdict verdict) {
@@ -170,7 +171,8 @@ class PodMutatorTest {
   void updatesAreLeftAlone() {
     ObjectNode pod = pod(Shape.COMMAND_ONLY, 107);
     Verdict.Allow allow =
-        allowed(mutator.review(new AdmissionInput("UPDATE", "team-a", "x", pod, pod, false)));
+        allowed(
+            mutator.review(new AdmissionInput(Operation.UPDATE, "team-a", "x", pod, pod, false)));
     assertThat(allow.object()).isEqualTo(pod);
     assertThat(allow.decision()).isEqualTo("ignored");
   }

@@ -1,8 +1,6 @@
 package io.vmpower.webhook;
 
-import io.vmpower.injector.PodMutator;
-import io.vmpower.webhook.http.AdmissionHandlers;
-import io.vmpower.webhook.http.AdmissionHandlersFactory;
+import io.vmpower.admission.Webhooks;
 import io.vmpower.webhook.http.WebhookSettings;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -14,8 +12,7 @@ import org.springframework.context.annotation.Bean;
 public class VmPowerApplication {
 
   @Bean
-  AdmissionHandlers admissionHandlers(WebhookSettings settings) {
-    return AdmissionHandlersFactory.create(
-        settings.maxRequestBytes(), PodMutator.withBundledMonitor());
+  Webhooks webhooks(WebhookSettings settings) {
+    return Webhooks.create(settings.maxRequestBytes());
   }
 }

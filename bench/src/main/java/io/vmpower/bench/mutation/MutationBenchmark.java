@@ -1,11 +1,10 @@
 package io.vmpower.bench.mutation;
 
+import io.vmpower.admission.AdmissionHandler;
+import io.vmpower.admission.Webhooks;
+import io.vmpower.api.ResourceType;
 import io.vmpower.bench.ReviewBodies;
 import io.vmpower.bench.ReviewBodies.Size;
-import io.vmpower.injector.PodMutator;
-import io.vmpower.webhook.admission.AdmissionHandler;
-import io.vmpower.webhook.http.AdmissionHandlers;
-import io.vmpower.webhook.http.AdmissionHandlersFactory;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -35,10 +34,9 @@ public class MutationBenchmark {
 
   @Setup
   public void setUp() {
-    AdmissionHandlers handlers =
-        AdmissionHandlersFactory.create(7 * 1024 * 1024, PodMutator.withBundledMonitor());
-    vms = handlers.virtualMachines();
-    pods = handlers.pods();
+    Webhooks webhooks = Webhooks.create(7 * 1024 * 1024);
+    vms = webhooks.of(ResourceType.VIRTUAL_MACHINE).handler();
+    pods = webhooks.of(ResourceType.POD).handler();
     vmCreate = ReviewBodies.vmCreate(size, "4a9b2c3d-0000-4000-8000-000000000001");
     vmUpdate = ReviewBodies.vmUpdate(size, "4a9b2c3d-0000-4000-8000-000000000002");
     podCreate = ReviewBodies.podCreate(size, "4a9b2c3d-0000-4000-8000-000000000003");

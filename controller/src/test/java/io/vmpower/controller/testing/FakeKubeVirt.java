@@ -42,22 +42,8 @@ public final class FakeKubeVirt implements AutoCloseable {
   public static final String SHUTDOWN_MESSAGE =
       "{\"source\":\"vmpower\",\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-shutdown\",\"timestamp\":\"2026-11-01T10:00:00Z\"}";
 
-  static final ResourceDefinitionContext VM =
-      new ResourceDefinitionContext.Builder()
-          .withGroup("kubevirt.io")
-          .withVersion("v1")
-          .withKind("VirtualMachine")
-          .withPlural("virtualmachines")
-          .withNamespaced(true)
-          .build();
-  static final ResourceDefinitionContext VMI =
-      new ResourceDefinitionContext.Builder()
-          .withGroup("kubevirt.io")
-          .withVersion("v1")
-          .withKind("VirtualMachineInstance")
-          .withPlural("virtualmachineinstances")
-          .withNamespaced(true)
-          .build();
+  private static final ResourceDefinitionContext VM = MockCluster.VM;
+  private static final ResourceDefinitionContext VMI = MockCluster.VMI;
 
   private final ScriptedDispatcher dispatcher;
   private final KubernetesClient client;

@@ -14,6 +14,7 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.vmpower.api.Keys;
+import io.vmpower.api.ResourceType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -30,6 +31,12 @@ public final class MockCluster implements AutoCloseable {
   public static final String ENABLED_NS = "vms";
   public static final String OTHER_NS = "elsewhere";
   public static final String RELEASE_NS = "vmpower-system";
+
+  /** KubeVirt's CRDs as the mock server registers them. */
+  static final CustomResourceDefinitionContext VM = crd(ResourceType.VIRTUAL_MACHINE, true);
+
+  static final CustomResourceDefinitionContext VMI =
+      crd(ResourceType.VIRTUAL_MACHINE_INSTANCE, false);
 
   // The mock server logs every request through java.util.logging; keep test output lean.
   private static final java.util.logging.Logger MOCK_LOG =
@@ -61,10 +68,7 @@ public final class MockCluster implements AutoCloseable {
   private MockCluster(boolean indexed) {
     // With many objects a list still scans them all: give clients time for that.
     this.requestTimeoutMillis = indexed ? 30_000 : 1_000;
-    List<CustomResourceDefinitionContext> crds =
-        List.of(
-            crd("virtualmachines", "VirtualMachine", true),
-            crd("virtualmachineinstances", "VirtualMachineInstance", false));
+    List<CustomResourceDefinitionContext> crds = List.of(VM, VMI);
     KubernetesCrudDispatcher crud =
         indexed ? new IndexedCrudDispatcher(crds) : new KubernetesCrudDispatcher(crds);
     dispatcher = new ScriptedDispatcher(crud);
@@ -83,12 +87,12 @@ public final class MockCluster implements AutoCloseable {
     }
   }
 
-  private static CustomResourceDefinitionContext crd(String plural, String kind, boolean status) {
+  private static CustomResourceDefinitionContext crd(ResourceType type, boolean status) {
     return new CustomResourceDefinitionContext.Builder()
-        .withGroup("kubevirt.io")
-        .withVersion("v1")
-        .withPlural(plural)
-        .withKind(kind)
+        .withGroup(type.group())
+        .withVersion(type.version())
+        .withPlural(type.plural())
+        .withKind(type.kind())
         .withScope("Namespaced")
         .withStatusSubresource(status)
         .build();

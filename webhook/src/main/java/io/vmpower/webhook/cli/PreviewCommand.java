@@ -9,10 +9,10 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.fabric8.zjsonpatch.JsonPatch;
-import io.vmpower.injector.PodMutator;
-import io.vmpower.webhook.admission.AdmissionHandler;
-import io.vmpower.webhook.http.AdmissionHandlers;
-import io.vmpower.webhook.http.AdmissionHandlersFactory;
+import io.vmpower.admission.AdmissionHandler;
+import io.vmpower.admission.Webhook;
+import io.vmpower.admission.Webhooks;
+import io.vmpower.api.ResourceType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -89,14 +90,13 @@ public final class PreviewCommand implements Callable<Integer> {
         return 2;
       }
     }
-    AdmissionHandlers handlers =
-        AdmissionHandlersFactory.create(MAX_BYTES, PodMutator.withBundledMonitor());
+    Webhooks webhooks = Webhooks.create(MAX_BYTES);
     List<JsonNode> results = new ArrayList<>();
     boolean denied = false;
     int index = 0;
     for (JsonNode document : documents) {
       index++;
-      Preview preview = preview(handlers, document, index);
+      Preview preview = preview(webhooks, document, index);
       preview.warnings().forEach(w -> err.println("Warning: " + describe(document) + ": " + w));
       if (preview.denial() != null) {
         err.println("Error: " + describe(document) + ": " + preview.denial());
@@ -114,27 +114,21 @@ public final class PreviewCommand implements Callable<Integer> {
 
   private record Preview(JsonNode object, List<String> warnings, String denial) {}
 
-  private Preview preview(AdmissionHandlers handlers, JsonNode document, int index) {
+  private Preview preview(Webhooks webhooks, JsonNode document, int index) {
     if (!document.isObject()) {
       return new Preview(document, List.of(), null);
     }
     String apiVersion = document.path("apiVersion").asText("");
     String kind = document.path("kind").asText("");
     if ("List".equals(kind) && document.path("items").isArray()) {
-      return previewList(handlers, document, index);
+      return previewList(webhooks, document, index);
     }
-    AdmissionHandler handler;
-    String group;
-    if ("VirtualMachine".equals(kind) && apiVersion.startsWith("kubevirt.io/")) {
-      handler = handlers.virtualMachines();
-      group = "kubevirt.io";
-    } else if ("Pod".equals(kind) && "v1".equals(apiVersion)) {
-      handler = handlers.pods();
-      group = "";
-    } else {
+    Optional<Webhook> webhook = webhooks.forManifest(apiVersion, kind);
+    if (webhook.isEmpty()) {
       return new Preview(document, List.of(), null);
     }
-    AdmissionHandler.Result result = handler.handle(review(document, group, kind, index));
+    AdmissionHandler.Result result =
+        webhook.get().handler().handle(review(document, webhook.get().type(), index));
     JsonNode response = readTree(result.body());
     if (result.httpStatus() != 200) {
       return new Preview(document, List.of(), response.path("message").asText());
@@ -152,12 +146,12 @@ public final class PreviewCommand implements Callable<Integer> {
     return new Preview(JsonPatch.apply(patch, document), warnings, null);
   }
 
-  private Preview previewList(AdmissionHandlers handlers, JsonNode list, int index) {
+  private Preview previewList(Webhooks webhooks, JsonNode list, int index) {
     ObjectNode copy = list.deepCopy();
     ArrayNode items = copy.putArray("items");
     List<String> warnings = new ArrayList<>();
     for (JsonNode item : list.path("items")) {
-      Preview preview = preview(handlers, item, index);
+      Preview preview = preview(webhooks, item, index);
       if (preview.denial() != null) {
         return new Preview(list, preview.warnings(), preview.denial());
       }
@@ -168,7 +162,7 @@ public final class PreviewCommand implements Callable<Integer> {
   }
 
   /** The AdmissionReview the API server would send for creating this object. */
-  private byte[] review(JsonNode object, String group, String kind, int index) {
+  private byte[] review(JsonNode object, ResourceType type, int index) {
     ObjectNode review = json.createObjectNode();
     review.put("apiVersion", "admission.k8s.io/v1").put("kind", "AdmissionReview");
     ObjectNode request = review.putObject("request");
@@ -176,9 +170,9 @@ public final class PreviewCommand implements Callable<Integer> {
     String apiVersion = object.path("apiVersion").asText();
     request
         .putObject("kind")
-        .put("group", group)
+        .put("group", type.group())
         .put("version", apiVersion.substring(apiVersion.indexOf('/') + 1))
-        .put("kind", kind);
+        .put("kind", type.kind());
     request.put("operation", "CREATE");
     request.put("namespace", object.path("metadata").path("namespace").asText("default"));
     request.put("name", object.path("metadata").path("name").asText(""));

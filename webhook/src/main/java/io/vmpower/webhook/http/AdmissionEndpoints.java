@@ -2,77 +2,100 @@ package io.vmpower.webhook.http;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.vmpower.webhook.admission.AdmissionHandler;
-import io.vmpower.webhook.admission.BadReviewException;
+import io.vmpower.admission.AdmissionHandler;
+import io.vmpower.admission.BadReviewException;
+import io.vmpower.admission.Webhook;
+import io.vmpower.admission.Webhooks;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
-import org.springframework.web.bind.annotation.PostMapping;
-import org.springframework.web.bind.annotation.RestController;
+import org.springframework.stereotype.Component;
+import org.springframework.web.bind.annotation.RequestMethod;
+import org.springframework.web.servlet.mvc.method.RequestMappingInfo;
+import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 
 /**
- * The admission endpoints. Spring only moves bytes here: AdmissionReviews are read and written by
- * {@link AdmissionHandler} with fabric8's Jackson 2 serialization, independent of Spring's Jackson
- * 3.
+ * The admission endpoints: {@code POST <path>} for every entry of {@link Webhooks}, registered with
+ * Spring MVC as an annotated {@code @PostMapping} would be (same 404/405 answers). Spring only
+ * moves bytes here: AdmissionReviews are read and written by {@link AdmissionHandler} with plain
+ * Jackson 2, independent of Spring's Jackson 3.
  */
-@RestController
+@Component
 @ConditionalOnProperty(
     name = "vmpower.webhook.enabled",
     havingValue = "true",
     matchIfMissing = true)
 public class AdmissionEndpoints {
-  public static final String VIRTUAL_MACHINES = "/mutate-virtualmachines";
-  public static final String PODS = "/mutate-pods";
-
   private static final Logger log = LoggerFactory.getLogger(AdmissionEndpoints.class);
+  private static final Method REVIEW;
 
-  private final AdmissionHandlers handlers;
+  static {
+    try {
+      REVIEW = Endpoint.class.getMethod("review", HttpServletRequest.class);
+    } catch (NoSuchMethodException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   private final MeterRegistry meters;
   private final int maxRequestBytes;
   private final Duration bodyTimeout;
-  private final java.util.concurrent.ConcurrentMap<String, Timer> timers =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Timer> timers = new ConcurrentHashMap<>();
 
   public AdmissionEndpoints(
-      AdmissionHandlers handlers, MeterRegistry meters, WebhookSettings settings) {
-    this.handlers = handlers;
+      Webhooks webhooks,
+      MeterRegistry meters,
+      WebhookSettings settings,
+      @Qualifier("requestMappingHandlerMapping") RequestMappingHandlerMapping mappings) {
     this.meters = meters;
     this.maxRequestBytes = settings.maxRequestBytes();
     this.bodyTimeout = settings.requestBodyTimeout();
-  }
-
-  @PostMapping(VIRTUAL_MACHINES)
-  public ResponseEntity<byte[]> virtualMachines(HttpServletRequest request) {
-    return review("virtualmachines", handlers.virtualMachines(), request);
-  }
-
-  @PostMapping(PODS)
-  public ResponseEntity<byte[]> pods(HttpServletRequest request) {
-    return review("pods", handlers.pods(), request);
-  }
-
-  private ResponseEntity<byte[]> review(
-      String endpoint, AdmissionHandler handler, HttpServletRequest request) {
-    long start = System.nanoTime();
-    AdmissionHandler.Result result;
-    try {
-      result = handler.handle(readBody(request));
-    } catch (BadReviewException e) {
-      result = AdmissionHandler.rejected(e);
+    for (Webhook webhook : webhooks.all()) {
+      mappings.registerMapping(
+          RequestMappingInfo.paths(webhook.path())
+              .methods(RequestMethod.POST)
+              .options(mappings.getBuilderConfiguration())
+              .build(),
+          new Endpoint(webhook),
+          REVIEW);
     }
-    long nanos = System.nanoTime() - start;
-    record(endpoint, result, nanos);
-    return ResponseEntity.status(result.httpStatus())
-        .contentType(MediaType.APPLICATION_JSON)
-        .body(result.body());
+  }
+
+  /** The handler of one webhook's path. */
+  public final class Endpoint {
+    private final Webhook webhook;
+
+    Endpoint(Webhook webhook) {
+      this.webhook = webhook;
+    }
+
+    public ResponseEntity<byte[]> review(HttpServletRequest request) {
+      long start = System.nanoTime();
+      AdmissionHandler.Result result;
+      try {
+        result = webhook.handler().handle(readBody(request));
+      } catch (BadReviewException e) {
+        result = AdmissionHandler.rejected(e);
+      }
+      long nanos = System.nanoTime() - start;
+      record(webhook.name(), result, nanos);
+      return ResponseEntity.status(result.httpStatus())
+          .contentType(MediaType.APPLICATION_JSON)
+          .body(result.body());
+    }
   }
 
   /** Reads at most the configured size, so an oversized body never fills the heap. */
@@ -151,7 +174,7 @@ public class AdmissionEndpoints {
 
   private void record(String endpoint, AdmissionHandler.Result result, long nanos) {
     var s = result.summary();
-    timer(endpoint, s.decision()).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    timer(endpoint, s.decision()).record(nanos, TimeUnit.NANOSECONDS);
     var event =
         (result.httpStatus() == 200 ? log.atInfo() : log.atWarn())
             .addKeyValue("endpoint", endpoint)

@@ -1,11 +1,12 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Manifests.vm;
-import static io.vmpower.webhook.Reviews.bytes;
-import static io.vmpower.webhook.Reviews.vmReview;
+import static io.vmpower.admission.testing.Manifests.vm;
+import static io.vmpower.admission.testing.Reviews.bytes;
+import static io.vmpower.admission.testing.Reviews.vmReview;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vmpower.admission.Webhooks;
 import io.vmpower.certs.CertificateAuthority;
 import io.vmpower.certs.CertificateIssuer;
 import io.vmpower.certs.KeyAlgorithm;
@@ -68,8 +69,7 @@ class ClientCertificateTest {
             .connectTimeout(Duration.ofSeconds(5))
             .build();
     return client.send(
-        HttpRequest.newBuilder(
-                URI.create("https://localhost:" + port + AdmissionEndpoints.VIRTUAL_MACHINES))
+        HttpRequest.newBuilder(URI.create("https://localhost:" + port + Webhooks.VIRTUAL_MACHINES))
             .timeout(Duration.ofSeconds(10))
             .header("Content-Type", "application/json")
             .POST(

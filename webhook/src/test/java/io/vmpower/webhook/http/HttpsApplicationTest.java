@@ -1,6 +1,6 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Reviews.parse;
+import static io.vmpower.admission.testing.Reviews.parse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -54,7 +54,7 @@ abstract class HttpsApplicationTest {
   /** Posts a review, expects 200 and a well-formed AdmissionReview answer for the same uid. */
   JsonNode review(String path, JsonNode review) throws Exception {
     HttpResponse<String> response =
-        post(path, "application/json", io.vmpower.webhook.Reviews.bytes(review));
+        post(path, "application/json", io.vmpower.admission.testing.Reviews.bytes(review));
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     JsonNode body = parse(response.body());
     assertThat(body.path("apiVersion").asText()).isEqualTo("admission.k8s.io/v1");

@@ -1,10 +1,10 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Manifests.vm;
-import static io.vmpower.webhook.Reviews.bytes;
-import static io.vmpower.webhook.Reviews.parse;
-import static io.vmpower.webhook.Reviews.podReview;
-import static io.vmpower.webhook.Reviews.vmReview;
+import static io.vmpower.admission.testing.Manifests.vm;
+import static io.vmpower.admission.testing.Reviews.bytes;
+import static io.vmpower.admission.testing.Reviews.parse;
+import static io.vmpower.admission.testing.Reviews.podReview;
+import static io.vmpower.admission.testing.Reviews.vmReview;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
@@ -15,7 +15,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.fge.jsonpatch.JsonPatch;
-import io.vmpower.webhook.Reviews;
+import io.vmpower.admission.Webhooks;
+import io.vmpower.admission.testing.Reviews;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -43,8 +44,8 @@ import org.slf4j.LoggerFactory;
  * reaches the client or the logs at error level as a stack trace, and the server stays healthy.
  */
 class MalformedRequestsHttpsTest extends HttpsApplicationTest {
-  static final String VMS = AdmissionEndpoints.VIRTUAL_MACHINES;
-  static final String PODS = AdmissionEndpoints.PODS;
+  static final String VMS = Webhooks.VIRTUAL_MACHINES;
+  static final String PODS = Webhooks.PODS;
 
   /** Log events at WARN and above, with or without a throwable, recorded during a case. */
   static final ConcurrentLinkedQueue<ILoggingEvent> LOGGED = new ConcurrentLinkedQueue<>();
@@ -402,7 +403,8 @@ class MalformedRequestsHttpsTest extends HttpsApplicationTest {
       }
 
       void update(String name, Consumer<ObjectNode> editNew, Expect expect) {
-        ObjectNode old = io.vmpower.webhook.Manifests.vm("db", "AlwaysOn", "runStrategy: Always");
+        ObjectNode old =
+            io.vmpower.admission.testing.Manifests.vm("db", "AlwaysOn", "runStrategy: Always");
         ObjectNode now = old.deepCopy();
         editNew.accept(now);
         cases.add(

@@ -1,10 +1,11 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Manifests.vm;
-import static io.vmpower.webhook.Reviews.bytes;
-import static io.vmpower.webhook.Reviews.vmReview;
+import static io.vmpower.admission.testing.Manifests.vm;
+import static io.vmpower.admission.testing.Reviews.bytes;
+import static io.vmpower.admission.testing.Reviews.vmReview;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmpower.admission.Webhooks;
 import io.vmpower.certs.CertificateAuthority;
 import io.vmpower.certs.CertificateBundle;
 import io.vmpower.certs.CertificateIssuer;
@@ -61,9 +62,7 @@ class OperationsTest {
       var client = new VerifiedHttpsClient(certs.resolve("ca.crt"));
       URI vms =
           URI.create(
-              "https://localhost:"
-                  + port(app, "local.server.port")
-                  + AdmissionEndpoints.VIRTUAL_MACHINES);
+              "https://localhost:" + port(app, "local.server.port") + Webhooks.VIRTUAL_MACHINES);
       client.post(
           vms, "application/json", bytes(vmReview("m1", "CREATE", vm("db", "AlwaysOn", ""), null)));
       client.post(
@@ -109,7 +108,7 @@ class OperationsTest {
       Path trust = certs.resolve("trusted-cas.pem");
       Files.writeString(trust, Pem.encode(oldCa.certificate(), newCa.certificate()));
 
-      URI uri = URI.create("https://localhost:" + port + AdmissionEndpoints.VIRTUAL_MACHINES);
+      URI uri = URI.create("https://localhost:" + port + Webhooks.VIRTUAL_MACHINES);
       byte[] review = bytes(vmReview("load", "CREATE", vm("db", "AlwaysOn", ""), null));
       AtomicBoolean running = new AtomicBoolean(true);
       AtomicInteger ok = new AtomicInteger();
@@ -185,7 +184,7 @@ class OperationsTest {
       OutputStream out = socket.getOutputStream();
       out.write(
           ("POST "
-                  + AdmissionEndpoints.VIRTUAL_MACHINES
+                  + Webhooks.VIRTUAL_MACHINES
                   + " HTTP/1.1\r\nHost: localhost\r\n"
                   + "Content-Type: application/json\r\nContent-Length: "
                   + review.length

@@ -1,12 +1,13 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Manifests.yaml;
-import static io.vmpower.webhook.Reviews.podReview;
+import static io.vmpower.admission.testing.Manifests.yaml;
+import static io.vmpower.admission.testing.Reviews.podReview;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.fge.jsonpatch.JsonPatch;
+import io.vmpower.admission.Webhooks;
 import io.vmpower.injector.DomainMonitorScript;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -41,11 +42,11 @@ class PodAdmissionHttpsTest extends HttpsApplicationTest {
   @Test
   void injectsTheMonitorIntoCompute() throws Exception {
     ObjectNode pod = launcherPod();
-    JsonNode response = review(AdmissionEndpoints.PODS, podReview("pod-1", pod));
+    JsonNode response = review(Webhooks.PODS, podReview("pod-1", pod));
     assertThat(response.path("allowed").asBoolean()).isTrue();
     assertThat(response.path("patchType").asText()).isEqualTo("JSONPatch");
     JsonNode patch =
-        io.vmpower.webhook.Reviews.parse(
+        io.vmpower.admission.testing.Reviews.parse(
             new String(
                 Base64.getDecoder().decode(response.path("patch").asText()),
                 StandardCharsets.UTF_8));
@@ -63,7 +64,7 @@ class PodAdmissionHttpsTest extends HttpsApplicationTest {
   void skipsAreAllowedWithAReason() throws Exception {
     ObjectNode pod = launcherPod();
     pod.withObject("/metadata/annotations").put("kubevirt.io/ephemeral-provisioning", "true");
-    JsonNode response = review(AdmissionEndpoints.PODS, podReview("pod-2", pod));
+    JsonNode response = review(Webhooks.PODS, podReview("pod-2", pod));
     assertThat(response.path("allowed").asBoolean()).isTrue();
     assertThat(response.has("patch")).isFalse();
     assertThat(response.path("warnings").get(0).asText()).contains("ephemeral provisioning pod");
@@ -73,13 +74,13 @@ class PodAdmissionHttpsTest extends HttpsApplicationTest {
   void aVmSentToThePodEndpointIs400() throws Exception {
     var response =
         post(
-            AdmissionEndpoints.PODS,
+            Webhooks.PODS,
             "application/json",
-            io.vmpower.webhook.Reviews.bytes(
-                io.vmpower.webhook.Reviews.vmReview(
+            io.vmpower.admission.testing.Reviews.bytes(
+                io.vmpower.admission.testing.Reviews.vmReview(
                     "vm-at-pods",
                     "CREATE",
-                    io.vmpower.webhook.Manifests.vm("db", "Manual", ""),
+                    io.vmpower.admission.testing.Manifests.vm("db", "Manual", ""),
                     null)));
     assertThat(response.statusCode()).isEqualTo(400);
     assertThat(response.body())

@@ -1,10 +1,11 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Manifests.vm;
-import static io.vmpower.webhook.Reviews.bytes;
-import static io.vmpower.webhook.Reviews.vmReview;
+import static io.vmpower.admission.testing.Manifests.vm;
+import static io.vmpower.admission.testing.Reviews.bytes;
+import static io.vmpower.admission.testing.Reviews.vmReview;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmpower.admission.Webhooks;
 import io.vmpower.webhook.VmPowerApplication;
 import java.io.IOException;
 import java.io.InputStream;
@@ -62,7 +63,7 @@ class SlowClientsTest {
 
   static String headers(int contentLength) {
     return "POST "
-        + AdmissionEndpoints.VIRTUAL_MACHINES
+        + Webhooks.VIRTUAL_MACHINES
         + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
         + contentLength
         + "\r\n\r\n";
@@ -170,8 +171,7 @@ class SlowClientsTest {
       long s = System.nanoTime();
       var response =
           client.post(
-              java.net.URI.create(
-                  "https://localhost:" + port + AdmissionEndpoints.VIRTUAL_MACHINES),
+              java.net.URI.create("https://localhost:" + port + Webhooks.VIRTUAL_MACHINES),
               "application/json",
               REVIEW);
       assertThat(response.statusCode()).isEqualTo(200);

@@ -1,11 +1,12 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Manifests.vm;
-import static io.vmpower.webhook.Reviews.bytes;
-import static io.vmpower.webhook.Reviews.podReview;
-import static io.vmpower.webhook.Reviews.vmReview;
+import static io.vmpower.admission.testing.Manifests.vm;
+import static io.vmpower.admission.testing.Reviews.bytes;
+import static io.vmpower.admission.testing.Reviews.podReview;
+import static io.vmpower.admission.testing.Reviews.vmReview;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmpower.admission.Webhooks;
 import io.vmpower.certs.CertificateAuthority;
 import io.vmpower.certs.CertificateBundle;
 import io.vmpower.certs.CertificateIssuer;
@@ -263,11 +264,11 @@ class SoakIT {
       String path;
       String expect;
       if (!vms) {
-        path = AdmissionEndpoints.PODS;
+        path = Webhooks.PODS;
         body = bytes(podReview("p" + i, PodAdmissionHttpsTest.launcherPod()));
         expect = "\"patchType\":\"JSONPatch\"";
       } else if (i % 3 == 0) {
-        path = AdmissionEndpoints.VIRTUAL_MACHINES;
+        path = Webhooks.VIRTUAL_MACHINES;
         body =
             bytes(
                 vmReview(
@@ -277,7 +278,7 @@ class SoakIT {
                     vm("db", "AlwaysOn", "runStrategy: Always")));
         expect = "\"allowed\":false";
       } else {
-        path = AdmissionEndpoints.VIRTUAL_MACHINES;
+        path = Webhooks.VIRTUAL_MACHINES;
         body = bytes(vmReview("v" + i, "CREATE", vm("db-" + i, "AlwaysOn", ""), null));
         expect = "\"patchType\":\"JSONPatch\"";
       }
@@ -298,7 +299,7 @@ class SoakIT {
     long i = 0;
     while (running.get()) {
       i++;
-      String path = vms ? AdmissionEndpoints.VIRTUAL_MACHINES : AdmissionEndpoints.PODS;
+      String path = vms ? Webhooks.VIRTUAL_MACHINES : Webhooks.PODS;
       byte[] body =
           vms
               ? bytes(vmReview("n" + i, "CREATE", vm("db", "Manual", ""), null))
@@ -339,7 +340,7 @@ class SoakIT {
                 .getBytes(StandardCharsets.UTF_8));
     int i = 0;
     while (running.get()) {
-      String path = i % 2 == 0 ? AdmissionEndpoints.VIRTUAL_MACHINES : AdmissionEndpoints.PODS;
+      String path = i % 2 == 0 ? Webhooks.VIRTUAL_MACHINES : Webhooks.PODS;
       try {
         HttpResponse<String> response = post(client, path, bad.get(i++ % bad.size()));
         if (response.statusCode() == 400 && response.body().contains("\"kind\":\"Status\"")) {
@@ -365,7 +366,7 @@ class SoakIT {
     byte[] body = bytes(vmReview("stall", "CREATE", vm("db", "AlwaysOn", ""), null));
     String headers =
         "POST "
-            + AdmissionEndpoints.VIRTUAL_MACHINES
+            + Webhooks.VIRTUAL_MACHINES
             + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
             + body.length
             + "\r\n\r\n";

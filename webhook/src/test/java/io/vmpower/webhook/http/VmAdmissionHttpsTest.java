@@ -1,14 +1,15 @@
 package io.vmpower.webhook.http;
 
-import static io.vmpower.webhook.Manifests.vm;
-import static io.vmpower.webhook.Reviews.bytes;
-import static io.vmpower.webhook.Reviews.parse;
-import static io.vmpower.webhook.Reviews.vmReview;
+import static io.vmpower.admission.testing.Manifests.vm;
+import static io.vmpower.admission.testing.Reviews.bytes;
+import static io.vmpower.admission.testing.Reviews.parse;
+import static io.vmpower.admission.testing.Reviews.vmReview;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.fge.jsonpatch.JsonPatch;
+import io.vmpower.admission.Webhooks;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -30,7 +31,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 class VmAdmissionHttpsTest extends HttpsApplicationTest {
 
   private JsonNode send(JsonNode review) throws Exception {
-    return review(AdmissionEndpoints.VIRTUAL_MACHINES, review);
+    return review(Webhooks.VIRTUAL_MACHINES, review);
   }
 
   /** Applies the response's patch with java-json-tools, not the library that made it. */
@@ -77,7 +78,7 @@ class VmAdmissionHttpsTest extends HttpsApplicationTest {
     HttpResponse<String> response =
         client()
             .post(
-                uri("127.0.0.1", AdmissionEndpoints.VIRTUAL_MACHINES),
+                uri("127.0.0.1", Webhooks.VIRTUAL_MACHINES),
                 "application/json",
                 bytes(vmReview("ip", "CREATE", vm("db", "Manual", ""), null)));
     assertThat(response.statusCode()).isEqualTo(200);
@@ -247,10 +248,7 @@ class VmAdmissionHttpsTest extends HttpsApplicationTest {
   @Test
   void deniedAndRejectedReviewsAreLoggedWithTheirReason(CapturedOutput output) throws Exception {
     send(vmReview("log-denied-7", "CREATE", vm("db", "Nope", ""), null));
-    post(
-        AdmissionEndpoints.VIRTUAL_MACHINES,
-        "application/json",
-        "[]".getBytes(StandardCharsets.UTF_8));
+    post(Webhooks.VIRTUAL_MACHINES, "application/json", "[]".getBytes(StandardCharsets.UTF_8));
     JsonNode denied =
         parse(
             output
