@@ -24,6 +24,7 @@ source "$here/../lib.sh"
 node_need_root
 
 build_kubevirt=${VMPOWER_BUILD_KUBEVIRT:-$here/../../build-kubevirt.sh}
+[[ -f "$build_kubevirt" ]] || node_die "$build_kubevirt (KubeVirt's build and wrapper module, issue 13) is missing"
 dir=$(bash "$build_kubevirt" virtctl)
 module="$dir/module"
 version=$(sed -n 's/^[[:space:]]*kubevirt\.io\/kubevirt \(v[0-9.]*\)$/\1/p' "$module/go.mod" | head -n1)

@@ -24,6 +24,7 @@ source "$here/../lib.sh"
 node_need_root
 
 build_kubevirt=${VMPOWER_BUILD_KUBEVIRT:-$here/../../build-kubevirt.sh}
+[[ -f "$build_kubevirt" ]] || node_die "$build_kubevirt (KubeVirt's build and wrapper module, issue 13) is missing"
 bash "$build_kubevirt" virt-operator virt-api virt-controller virtctl >/dev/null
 dir=$(bash "$here/build-kubevirt-node.sh")
 version=$(cat "$dir/.virt-launcher.built")
