@@ -202,8 +202,13 @@ public final class Node implements BeforeAllCallback {
         return;
       }
       try {
-        run(List.of("bash", scripts.resolve("down.sh").toString()));
-        say("node removed (e2e/node/down.sh)");
+        run(
+            List.of(
+                "env",
+                "VMPOWER_NODE_KEEP_LOGS=" + work.resolve("logs"),
+                "bash",
+                scripts.resolve("down.sh").toString()));
+        say("node removed (e2e/node/down.sh), its logs in %s", work.resolve("logs"));
       } catch (RuntimeException e) {
         System.err.println("[node-e2e] down.sh failed: " + e.getMessage());
       }
