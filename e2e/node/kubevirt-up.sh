@@ -9,9 +9,9 @@
 # useEmulation is on (software emulation, QEMU's TCG), unless VMPOWER_NODE_USE_EMULATION=false.
 # /dev/kvm works here as far as KubeVirt goes: virt-handler's device plugin hands it to the
 # launcher, libvirt opens it and QEMU starts with -accel kvm (with -cpu host it asserts on
-# "failed to set MSR 0x10a", so arch-capabilities must be off). But guests do not get past the
-# firmware: SeaBIOS needs over 20 s to print its banner, and the kernel never reached its console
-# within a minute, while TCG boots the same kernel to its /init in a few seconds. This machine's
+# "failed to set MSR 0x10a", so arch-capabilities must be off). But guests do not boot: after
+# SeaBIOS hands over, the kernel prints nothing within 150 s, while TCG boots the same kernel to
+# its /init in a few seconds. This machine's
 # KVM is nested (nested_pvm=1 on its kernel command line); see e2e/README.md.
 #
 # The Root feature gate is on (virt-launcher runs as root), unless VMPOWER_NODE_NONROOT=true:
