@@ -21,7 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * created without the monitor (the pod webhook fails open) and, once vmpower is back, reported.
  */
 @ExtendWith(Node.class)
-@Order(3)
+@Order(4)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AlwaysOnNodeE2E {
   private static final String NS = "node-always-on";
