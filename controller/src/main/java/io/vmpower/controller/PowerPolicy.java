@@ -10,6 +10,7 @@ import static io.vmpower.controller.PowerEventReason.VMI_FAILED;
 import io.vmpower.api.RunPolicy;
 import io.vmpower.api.termination.ShutdownReason;
 import io.vmpower.controller.Outcome.EventReason;
+import java.util.Set;
 
 /**
  * The policy table of DESIGN.md section 2, for a VMI that has ended (Succeeded or Failed) and is
@@ -51,18 +52,22 @@ final class PowerPolicy {
   static Outcome decide(RunPolicy policy, String vmiPhase, PodEnd pod) {
     String p = policy.value();
     ShutdownReason reason = pod instanceof PodEnd.Terminated t ? t.reason() : ShutdownReason.NONE;
-    if (reason instanceof ShutdownReason.GuestReset) {
+    // Reboots in all but name (issue 14): restarted like a guest reboot, recorded as what they
+    // were. TODO(issue 14, controller half): their own Event reasons, restart backoff.
+    String rebooted = rebootDescription(reason);
+    if (rebooted != null) {
       return policy.restartsOnGuestReset()
           ? Outcome.start(
-              "guest-reset",
+              reason.recordReason(),
               EventReason.RestartedAfterGuestReboot,
-              "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
+              rebooted
+                  + "; started the VM again with a new virt-launcher pod (run policy "
                   + p
                   + ").")
           : Outcome.stay(
-              "guest-reset",
+              reason.recordReason(),
               EventReason.GuestStopped,
-              "The guest rebooted; run policy " + p + " does not restart it.");
+              rebooted + "; run policy " + p + " does not restart it.");
     }
     if (reason instanceof ShutdownReason.GuestShutdown) {
       return Outcome.stay(
@@ -72,13 +77,16 @@ final class PowerPolicy {
               + p
               + "). Start it with virtctl start.");
     }
-    if (reason instanceof ShutdownReason.Other o && o.guest()) {
-      // Guest-side crashes (e.g. guest-panic) are the guest's doing, not the infrastructure's.
+    if (reason instanceof ShutdownReason.GuestPanic
+        || reason instanceof ShutdownReason.Watchdog
+        || reason instanceof ShutdownReason.Other o && o.guest()) {
+      // Guest-side crashes (a panic, a watchdog that powered the guest off) are the guest's
+      // doing, not the infrastructure's.
       return Outcome.stay(
-          o.reason(),
+          reason.recordReason(),
           EventReason.GuestStopped,
           "The guest stopped with reason "
-              + o.reason()
+              + reason.recordReason()
               + "; the VM stays stopped (run policy "
               + p
               + "). Start it with virtctl start.");
@@ -116,6 +124,35 @@ final class PowerPolicy {
   }
 
   /**
+   * What happened, for the reasons that end a VMI the way a reboot does: a guest reboot, a host
+   * reset ({@code virtctl reset}), a soft reboot without the guest agent, a watchdog reset; null
+   * for every other reason.
+   */
+  private static String rebootDescription(ShutdownReason reason) {
+    if (reason instanceof ShutdownReason.GuestReset) {
+      return "The guest rebooted";
+    }
+    if (reason instanceof ShutdownReason.HostReset) {
+      return "The VM was reset (virtctl reset)";
+    }
+    if (reason instanceof ShutdownReason.SoftReboot) {
+      return "The VM was soft-rebooted through ACPI (virtctl soft-reboot without the guest agent)";
+    }
+    if (reason instanceof ShutdownReason.Watchdog w
+        && w.action() == ShutdownReason.WatchdogAction.RESET) {
+      return "The guest's watchdog reset it";
+    }
+    return null;
+  }
+
+  /** Recorded reasons of reboots in all but name (see {@link #rebootDescription}). */
+  private static final Set<String> REBOOT_LIKE =
+      Set.of(
+          ShutdownReason.HOST_RESET.recordReason(),
+          ShutdownReason.SOFT_REBOOT.recordReason(),
+          ShutdownReason.WATCHDOG_RESET.recordReason());
+
+  /**
    * The Event for a start recorded in {@code vmpower.io/last-power-event} by an earlier attempt
    * (before a restart or a leader change), when the original decision is no longer at hand.
    */
@@ -127,6 +164,16 @@ final class PowerPolicy {
           reason,
           EventReason.RestartedAfterGuestReboot,
           "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
+              + p
+              + ").");
+    }
+    if (REBOOT_LIKE.contains(reason)) {
+      return Outcome.start(
+          reason,
+          EventReason.RestartedAfterGuestReboot,
+          "The VM rebooted ("
+              + reason
+              + "); started it again with a new virt-launcher pod (run policy "
               + p
               + ").");
     }

@@ -29,6 +29,14 @@ class PowerPolicyTest {
     "AlwaysOnUnlessStoppedManually, Succeeded, lost, false, NoShutdownRecord, unknown",
     // A guest reset wins over the VMI phase.
     "Manual, Failed, guest-reset, true, RestartedAfterGuestReboot, guest-reset",
+    // Issue 14's new reasons, as mapped until the controller half gives them their own rows:
+    // the reboot-like ones restart like a guest reboot, recorded as what they were ...
+    "Manual, Succeeded, host-reset, true, RestartedAfterGuestReboot, host-reset",
+    "AlwaysOnUnlessStoppedManually, Succeeded, soft-reboot, true, RestartedAfterGuestReboot, soft-reboot",
+    "Manual, Succeeded, watchdog-reset, true, RestartedAfterGuestReboot, watchdog",
+    // ... guest-side crashes stay stopped.
+    "AlwaysOnUnlessStoppedManually, Failed, panic, false, GuestStopped, guest-panic",
+    "AlwaysOnUnlessStoppedManually, Succeeded, watchdog-poweroff, false, GuestStopped, watchdog",
   })
   void decides(
       String policy,
@@ -67,6 +75,13 @@ class PowerPolicyTest {
       case "guest-shutdown" -> new PodEnd.Terminated(ShutdownReason.GUEST_SHUTDOWN);
       case "host-signal" -> new PodEnd.Terminated(new ShutdownReason.Other("host-signal", false));
       case "guest-panic" -> new PodEnd.Terminated(new ShutdownReason.Other("guest-panic", true));
+      case "panic" -> new PodEnd.Terminated(ShutdownReason.GUEST_PANIC);
+      case "host-reset" -> new PodEnd.Terminated(ShutdownReason.HOST_RESET);
+      case "soft-reboot" -> new PodEnd.Terminated(ShutdownReason.SOFT_REBOOT);
+      case "watchdog-reset" -> new PodEnd.Terminated(ShutdownReason.WATCHDOG_RESET);
+      case "watchdog-poweroff" ->
+          new PodEnd.Terminated(
+              new ShutdownReason.Watchdog(ShutdownReason.WatchdogAction.POWEROFF));
       default -> throw new IllegalArgumentException(pod);
     };
   }

@@ -3,9 +3,10 @@
 #   bash -c '<this text>' vmpower-domain-monitor <launcher argv...> </dev/null &
 #   bash domain-monitor.sh <launcher argv...>
 # Makes QEMU treat a guest reboot as shutdown (set-action reboot=shutdown) as soon as the domain
-# runs, and writes every QEMU SHUTDOWN event as a JSON line to the termination log, the first
-# guest-initiated one first. Never fails the launcher: on any problem it logs a JSON line to
-# stderr and gives up. Needs only bash, virsh and coreutils.
+# runs, and writes QEMU's SHUTDOWN, WATCHDOG and GUEST_PANICKED events as JSON lines to the
+# termination log, deciding events ahead of libvirt's host-side follow-ups. Never fails the
+# launcher: on any problem it logs a JSON line to stderr and gives up. Needs only bash, virsh and
+# coreutils.
 set -euo pipefail
 export LC_ALL=C TZ=UTC # English virsh messages, byte-wise lengths, UTC timestamps
 exec </dev/null >/dev/null
@@ -13,7 +14,13 @@ exec </dev/null >/dev/null
 VIRSH="${VMPOWER_VIRSH:-virsh}"
 TERMINATION_LOG="${VMPOWER_TERMINATION_LOG:-/dev/termination-log}"
 readonly MAX_TERMINATION_BYTES=4096
+# Room only SHUTDOWN events may use: lines that do not close a record (repeated WATCHDOG events of
+# a watchdog that does not act) never take the space a fake reboot's SHUTDOWN pair needs.
+readonly CLOSING_RESERVE_BYTES=1024
 readonly SET_ACTION='{"execute":"set-action","arguments":{"reboot":"shutdown"}}'
+# The QEMU events the record needs, on one listener so that they arrive in QEMU's order (libvirt
+# passes every QMP event to qemu-monitor-event; --regex is a GLib regex there).
+readonly QEMU_EVENTS='^(SHUTDOWN|WATCHDOG|GUEST_PANICKED)$'
 
 domain=""
 listener_pid=""
@@ -129,44 +136,86 @@ trap 'exit 0' TERM INT HUP
 
 # --- termination log ---------------------------------------------------------------------------
 
-termination_text=""
-have_guest_event=false
+# The record is <head><tail>: the tail starts with the first host-side SHUTDOWN (libvirt's
+# host-signal after every guest shutdown or reset). Deciding events go to the end of the head, so
+# they come before those follow-ups and survive the 4096-byte cap: the first guest-initiated
+# SHUTDOWN, the first GUEST_PANICKED, the first WATCHDOG whose action ends or resets the guest.
+# Everything else keeps QEMU's order. The api module's TerminationMessages reads the sequence.
+termination_head=""
+termination_tail=""
 termination_failed=false
+have_guest_shutdown=false
+have_panic=false
+have_watchdog=false
 
-record_shutdown() {
-  local guest="$1" reason="$2" stamp="$3"
-  local line
-  line="$(printf '{"source":"vmpower","event":"SHUTDOWN","guest":%s,"reason":%s,"timestamp":"%s"}' \
-    "$guest" "$(json_str "$reason")" "$stamp")"$'\n'
-  local text
-  if [[ "$guest" == true ]] && ! $have_guest_event; then
-    # The first guest-initiated event decides, so it goes first even after host events.
-    have_guest_event=true
-    text="$line$termination_text"
-    while ((${#text} > MAX_TERMINATION_BYTES)); do
-      text="${text%$'\n'}"
-      text="${text%$'\n'*}"$'\n'
-    done
-  else
-    text="$termination_text$line"
-    if ((${#text} > MAX_TERMINATION_BYTES)); then
-      log error "termination log full; SHUTDOWN event not recorded" \
-        "\"guest\":$guest,\"reason\":$(json_str "$reason")"
-      return 0
-    fi
+# record_event <event> <json fields> <timestamp> <decisive|closing|context>
+record_event() {
+  local event="$1" fields="$2" stamp="$3" kind="$4"
+  local line head="$termination_head" tail="$termination_tail" limit=$MAX_TERMINATION_BYTES
+  line="{\"source\":\"vmpower\",\"event\":\"$event\",$fields,\"timestamp\":\"$stamp\"}"$'\n'
+  case "$kind" in
+    decisive)
+      head+="$line"
+      while ((${#head} + ${#tail} > MAX_TERMINATION_BYTES)) && [[ -n "$tail" ]]; do
+        tail="${tail%$'\n'}"
+        if [[ "$tail" == *$'\n'* ]]; then tail="${tail%$'\n'*}"$'\n'; else tail=""; fi
+      done
+      ;;
+    closing)
+      tail+="$line"
+      ;;
+    *)
+      limit=$((MAX_TERMINATION_BYTES - CLOSING_RESERVE_BYTES))
+      if [[ -z "$tail" ]]; then head+="$line"; else tail+="$line"; fi
+      ;;
+  esac
+  if ((${#head} + ${#tail} > limit)); then
+    log error "termination log full; $event event not recorded" "$fields"
+    return 0
   fi
+  local text="$head$tail"
+  termination_head="$head"
+  termination_tail="$tail"
   if { printf '%s' "$text" >"$TERMINATION_LOG"; } 2>/dev/null; then
-    termination_text="$text"
     termination_failed=false
-    log info "SHUTDOWN event recorded" "\"guest\":$guest,\"reason\":$(json_str "$reason")"
+    log info "$event event recorded" "$fields"
   else
-    termination_text="$text" # retried with the next event
+    # kept, and retried with the next event
     if ! $termination_failed; then
-      log error "cannot write termination log $TERMINATION_LOG" \
-        "\"guest\":$guest,\"reason\":$(json_str "$reason")"
+      log error "cannot write termination log $TERMINATION_LOG" "$fields"
     fi
     termination_failed=true
   fi
+}
+
+# record_qemu_event <event> <QEMU's event data> <timestamp>
+record_qemu_event() {
+  local event="$1" details="$2" stamp="$3"
+  local guest=false reason=unknown action=unknown kind=context
+  case "$event" in
+    SHUTDOWN)
+      if [[ "$details" =~ \"guest\":[[:space:]]*true ]]; then guest=true; fi
+      if [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]]; then reason="${BASH_REMATCH[1]}"; fi
+      if $guest && ! $have_guest_shutdown; then
+        have_guest_shutdown=true
+        kind=decisive
+      else
+        kind=closing
+      fi
+      record_event SHUTDOWN "\"guest\":$guest,\"reason\":$(json_str "$reason")" "$stamp" "$kind"
+      ;;
+    WATCHDOG | GUEST_PANICKED)
+      if [[ "$details" =~ \"action\":[[:space:]]*\"([^\"]*)\" ]]; then action="${BASH_REMATCH[1]}"; fi
+      if [[ "$event" == GUEST_PANICKED ]] && ! $have_panic; then
+        have_panic=true
+        kind=decisive
+      elif [[ "$event" == WATCHDOG && "$action" =~ ^(reset|shutdown|poweroff)$ ]] && ! $have_watchdog; then
+        have_watchdog=true
+        kind=decisive
+      fi
+      record_event "$event" "\"action\":$(json_str "$action")" "$stamp" "$kind"
+      ;;
+  esac
 }
 
 # --- libvirt ---------------------------------------------------------------------------------
@@ -244,7 +293,7 @@ start_listeners() {
     trap 'kill $a $b 2>/dev/null; wait; exit 0' TERM
     "$VIRSH" -c "$uri" event --loop --event lifecycle 2>&1 &
     a=$!
-    "$VIRSH" -c "$uri" qemu-monitor-event --loop --event SHUTDOWN 2>&1 &
+    "$VIRSH" -c "$uri" qemu-monitor-event --loop --regex --event "$QEMU_EVENTS" 2>&1 &
     b=$!
     wait
   )
@@ -281,7 +330,7 @@ reconnected() {
 handle_line() {
   local line="$1"
   local re_life="^event 'lifecycle' for domain '([^']*)': ([A-Za-z]+)( (.*))?$"
-  local re_shutdown="^event SHUTDOWN at ([0-9]+)\.([0-9]+) for domain '([^']*)': (.*)$"
+  local re_qemu="^event ([A-Z_]+) at ([0-9]+)\.([0-9]+) for domain '([^']*)': (.*)$"
   if [[ "$line" =~ $re_life ]]; then
     [[ "${BASH_REMATCH[1]}" == "$domain" ]] || return 0
     local what="${BASH_REMATCH[2]} ${BASH_REMATCH[4]}"
@@ -292,15 +341,13 @@ handle_line() {
         log info "domain stopped" "\"event\":$(json_str "$what")"
         ;;
     esac
-  elif [[ "$line" =~ $re_shutdown ]]; then
-    [[ "${BASH_REMATCH[3]}" == "$domain" ]] || return 0
-    local secs="${BASH_REMATCH[1]}" micros="${BASH_REMATCH[2]}000" details="${BASH_REMATCH[4]}"
-    local stamp guest=false reason=unknown
+  elif [[ "$line" =~ $re_qemu ]]; then
+    [[ "${BASH_REMATCH[4]}" == "$domain" ]] || return 0
+    local event="${BASH_REMATCH[1]}" secs="${BASH_REMATCH[2]}" micros="${BASH_REMATCH[3]}000"
+    local details="${BASH_REMATCH[5]}" stamp
     stamp="$(printf '%(%Y-%m-%dT%H:%M:%S)T' "$secs").${micros:0:3}Z"
-    if [[ "$details" =~ \"guest\":[[:space:]]*true ]]; then guest=true; fi
-    if [[ "$details" =~ \"reason\":[[:space:]]*\"([^\"]*)\" ]]; then reason="${BASH_REMATCH[1]}"; fi
-    record_shutdown "$guest" "$reason" "$stamp"
-    if ((shutdown_seen_at < 0)); then shutdown_seen_at=$SECONDS; fi
+    record_qemu_event "$event" "$details" "$stamp"
+    if [[ "$event" == SHUTDOWN ]] && ((shutdown_seen_at < 0)); then shutdown_seen_at=$SECONDS; fi
   elif [[ "$line" == error:* ]]; then
     if [[ -z "$first_error" ]]; then first_error="$line"; fi
   fi
@@ -356,7 +403,9 @@ while :; do
           reconnecting_since=$SECONDS
           log error "libvirt event stream ended; reconnecting" \
             "${first_error:+\"lastError\":$(json_str "$first_error")}"
-        elif ((SECONDS - reconnecting_since >= RECONNECT_SECONDS)); then
+        elif ((SECONDS - reconnecting_since > RECONNECT_SECONDS)); then
+          # '>': SECONDS counts whole wall-clock seconds, so a difference of N can be as little as
+          # N-1 s elapsed; N+1 is more than N s.
           log error "libvirt did not come back within ${RECONNECT_SECONDS}s; giving up" \
             "${first_error:+\"lastError\":$(json_str "$first_error")}"
           exit 0

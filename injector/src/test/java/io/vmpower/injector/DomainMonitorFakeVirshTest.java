@@ -55,6 +55,18 @@ class DomainMonitorFakeVirshTest {
   static final String STOPPED =
       "emit event 'lifecycle' for domain 'default_testvm': Stopped Shutdown";
 
+  static String qemuEvent(String seconds, String event, String data) {
+    return "emit event " + event + " at " + seconds + " for domain 'default_testvm': " + data;
+  }
+
+  static String watchdog(String seconds, String action) {
+    return qemuEvent(seconds, "WATCHDOG", "{\"action\":\"" + action + "\"}");
+  }
+
+  static String panicked(String seconds, String action) {
+    return qemuEvent(seconds, "GUEST_PANICKED", "{\"action\":\"" + action + "\"}");
+  }
+
   static String shutdown(String seconds, boolean guest, String reason) {
     return "emit event SHUTDOWN at "
         + seconds
@@ -214,7 +226,14 @@ class DomainMonitorFakeVirshTest {
         .containsExactly(List.of("-c", "test:///fake", "event", "--loop", "--event", "lifecycle"));
     assertThat(r.calls("qemu-monitor-event"))
         .containsExactly(
-            List.of("-c", "test:///fake", "qemu-monitor-event", "--loop", "--event", "SHUTDOWN"));
+            List.of(
+                "-c",
+                "test:///fake",
+                "qemu-monitor-event",
+                "--loop",
+                "--regex",
+                "--event",
+                "^(SHUTDOWN|WATCHDOG|GUEST_PANICKED)$"));
     List<String> lines = r.terminationLines();
     assertThat(lines).hasSize(2);
     JsonNode first = MonitorProcesses.JSON.readTree(lines.get(0));
@@ -312,6 +331,168 @@ class DomainMonitorFakeVirshTest {
     }
     assertThat(TerminationMessages.parse(text)).isEqualTo(ShutdownReason.GUEST_RESET);
     assertThat(r.errors()).contains("termination log full; SHUTDOWN event not recorded");
+  }
+
+  /** The ways of stopping issue 14 adds, as libvirt 9.0 / QEMU 7.2 deliver them (measured). */
+  @Nested
+  class WaysOfStopping {
+    Run stops(String... qemuSteps) throws Exception {
+      List<String> qemu = new ArrayList<>(List.of("await applied"));
+      qemu.addAll(List.of(qemuSteps));
+      qemu.add("touch events-sent");
+      return run()
+          .lifecycle(STARTED, "await events-sent", STOPPED)
+          .qemu(qemu.toArray(String[]::new))
+          .go(Duration.ofSeconds(10));
+    }
+
+    List<String> recorded(Run r) throws IOException {
+      return MonitorProcesses.recordedEvents(Files.readString(r.terminationLog));
+    }
+
+    @Test
+    void softRebootWithoutAgentKeepsTheFakeRebootPairInOrder() throws Exception {
+      Run r =
+          stops(
+              shutdown("1795928636.312000", true, "guest-shutdown"),
+              shutdown("1795928636.313000", false, "host-qmp-system-reset"),
+              shutdown("1795928637.716000", false, "host-signal"));
+      assertThat(recorded(r))
+          .containsExactly(
+              "SHUTDOWN +guest-shutdown",
+              "SHUTDOWN -host-qmp-system-reset",
+              "SHUTDOWN -host-signal");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.SOFT_REBOOT);
+      assertThat(r.errors()).isEmpty();
+    }
+
+    @Test
+    void hostResetIsRecorded() throws Exception {
+      Run r =
+          stops(
+              shutdown("1795928579.049000", false, "host-qmp-system-reset"),
+              shutdown("1795928579.049500", false, "host-signal"));
+      assertThat(recorded(r))
+          .containsExactly("SHUTDOWN -host-qmp-system-reset", "SHUTDOWN -host-signal");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.HOST_RESET);
+    }
+
+    @Test
+    void watchdogResetComesRightBeforeItsReset() throws Exception {
+      Run r =
+          stops(
+              watchdog("1795928745.385357", "reset"),
+              shutdown("1795928745.385424", true, "guest-reset"),
+              shutdown("1795928745.388420", false, "host-signal"));
+      assertThat(recorded(r))
+          .containsExactly("WATCHDOG reset", "SHUTDOWN +guest-reset", "SHUTDOWN -host-signal");
+      assertThat(r.terminationLines().get(0))
+          .isEqualTo(
+              "{\"source\":\"vmpower\",\"event\":\"WATCHDOG\",\"action\":\"reset\","
+                  + "\"timestamp\":\"2026-11-29T05:05:45.385Z\"}");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.WATCHDOG_RESET);
+      assertThat(r.infos()).contains("WATCHDOG event recorded", "SHUTDOWN event recorded");
+    }
+
+    @Test
+    void guestPanicWithoutAnyShutdownEvent() throws Exception {
+      Run r =
+          run()
+              .lifecycle(
+                  STARTED,
+                  "await events-sent",
+                  "emit event 'lifecycle' for domain 'default_testvm': Crashed Panicked",
+                  "emit event 'lifecycle' for domain 'default_testvm': Stopped Crashed")
+              .qemu("await applied", panicked("1795928730.893820", "pause"), "touch events-sent")
+              .go(Duration.ofSeconds(10));
+      assertThat(recorded(r)).containsExactly("GUEST_PANICKED pause");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.GUEST_PANIC);
+      assertThat(r.infos()).contains("domain stopped");
+    }
+
+    @Test
+    void decidingEventsGoAheadOfHostFollowUps() throws Exception {
+      Run r =
+          stops(
+              shutdown("1795928700.000001", false, "host-signal"),
+              watchdog("1795928700.000002", "none"),
+              panicked("1795928700.000003", "pause"),
+              watchdog("1795928700.000004", "reset"),
+              shutdown("1795928700.000005", true, "guest-reset"),
+              shutdown("1795928700.000006", true, "guest-shutdown"));
+      assertThat(recorded(r))
+          .containsExactly(
+              "GUEST_PANICKED pause",
+              "WATCHDOG reset",
+              "SHUTDOWN +guest-reset",
+              "SHUTDOWN -host-signal",
+              "WATCHDOG none",
+              "SHUTDOWN +guest-shutdown");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.GUEST_PANIC);
+    }
+
+    /**
+     * A watchdog that fires again and again without acting cannot crowd out the SHUTDOWN pair that
+     * decides: WATCHDOG lines stop 1024 bytes short of the cap.
+     */
+    @Test
+    void repeatedWatchdogEventsLeaveRoomForTheClosingPair() throws Exception {
+      List<String> steps = new ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        steps.add(watchdog("1795928700." + (100000 + i), "none"));
+      }
+      steps.add(shutdown("1795928701.000000", true, "guest-shutdown"));
+      steps.add(shutdown("1795928701.000100", false, "host-qmp-system-reset"));
+      steps.add(shutdown("1795928701.000200", false, "host-signal"));
+      Run r = stops(steps.toArray(String[]::new));
+      byte[] bytes = Files.readAllBytes(r.terminationLog);
+      assertThat(bytes.length).isLessThanOrEqualTo(4096);
+      List<String> recorded = recorded(r);
+      assertThat(recorded.subList(recorded.size() - 3, recorded.size()))
+          .containsExactly(
+              "SHUTDOWN +guest-shutdown",
+              "SHUTDOWN -host-qmp-system-reset",
+              "SHUTDOWN -host-signal");
+      assertThat(recorded.subList(0, recorded.size() - 3)).allMatch(l -> l.equals("WATCHDOG none"));
+      assertThat(TerminationMessages.parse(new String(bytes, StandardCharsets.UTF_8)))
+          .isEqualTo(ShutdownReason.SOFT_REBOOT);
+      assertThat(r.errors()).contains("termination log full; WATCHDOG event not recorded");
+      assertThat(r.errors()).doesNotContain("termination log full; SHUTDOWN event not recorded");
+    }
+
+    @Test
+    void otherQemuEventsAreNotRecorded() throws Exception {
+      Run r =
+          stops(
+              qemuEvent("1795928700.1", "RESUME", "<null>"),
+              qemuEvent("1795928700.2", "RESET", "{\"guest\":true,\"reason\":\"guest-reset\"}"),
+              shutdown("1795928700.3", true, "guest-shutdown"));
+      assertThat(recorded(r)).containsExactly("SHUTDOWN +guest-shutdown");
+    }
+  }
+
+  /**
+   * virt-launcher-monitor SIGTERMs the first process whose command line contains {@code
+   * qemu-system} or {@code qemu-kvm} (DESIGN.md section 9): the monitor runs as {@code bash -c
+   * <script>}, so neither may appear in the script or the injected command.
+   */
+  @Test
+  void theInjectedCommandNeverNamesTheQemuBinary() {
+    var compute = MonitorProcesses.JSON.createObjectNode().put("name", "compute");
+    String injected =
+        String.join("\0", PodMutator.withBundledMonitor().launchCommand(compute))
+            .toLowerCase(java.util.Locale.ROOT);
+    assertThat(injected).contains("qemu-monitor-event");
+    for (String forbidden : List.of("qemu-system", "qemu-kvm")) {
+      assertThat(DomainMonitorScript.text().toLowerCase(java.util.Locale.ROOT))
+          .doesNotContain(forbidden);
+      assertThat(injected).doesNotContain(forbidden);
+    }
   }
 
   @Test

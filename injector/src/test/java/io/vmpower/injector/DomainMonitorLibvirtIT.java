@@ -36,9 +36,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The monitor against a real libvirt daemon and real QEMU (TCG), with busybox guests that reboot or
- * power off by themselves. Starts its own daemons: a root one ({@code qemu:///system}) and a
- * session one running as the unprivileged {@code libvirt-qemu} user behind a socket URI, like
+ * The monitor against a real libvirt daemon and real QEMU (TCG), with busybox guests that reboot,
+ * power off, wait for the ACPI power button, panic or starve their watchdog. Every way of stopping
+ * QEMU can produce here (issue 14) is checked for the record the monitor writes and the reason the
+ * api module's parser reads from it. Starts its own daemons: a root one ({@code qemu:///system})
+ * and a session one running as the unprivileged {@code libvirt-qemu} user behind a socket URI, like
  * virt-launcher's non-root virtqemud.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -111,14 +113,16 @@ class DomainMonitorLibvirtIT {
     Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
     // Readable by the unprivileged session daemon too (the cache lives under /root).
     Files.copy(kernel, base.resolve("vmlinuz"), StandardCopyOption.REPLACE_EXISTING);
-    for (String action : List.of("reboot", "poweroff")) {
+    Path modules = kernel.resolveSibling("guest-modules");
+    for (String action : List.of("reboot", "poweroff", "acpi", "panic", "watchdog")) {
       Exec g =
           exec(
               List.of(
                   "bash",
                   helper("make-guest.sh"),
                   base.resolve(action + ".img").toString(),
-                  action),
+                  action,
+                  modules.toString()),
               Duration.ofMinutes(1));
       assertThat(g.exit()).as(g.output()).isZero();
     }
@@ -252,6 +256,33 @@ class DomainMonitorLibvirtIT {
     int boots() {
       return console.split("vmpower-guest-up", -1).length - 1;
     }
+
+    List<String> recorded() throws IOException {
+      return MonitorProcesses.recordedEvents(terminationLog);
+    }
+  }
+
+  /**
+   * A guest and how it is ended: the initramfs ({@code make-guest.sh} action), extra devices,
+   * libvirt's {@code <on_reboot>}, and a virsh command run once the guest says it is ready.
+   */
+  record Scenario(String image, String devices, String onReboot, List<String> hostAction) {
+    static Scenario guest(String image) {
+      return new Scenario(image, "", "restart", List.of());
+    }
+
+    Scenario devices(String xml) {
+      return new Scenario(image, xml, onReboot, hostAction);
+    }
+
+    Scenario onReboot(String action) {
+      return new Scenario(image, devices, action, hostAction);
+    }
+
+    /** {@code virsh <command...> <domain>} once "vmpower-guest-ready" is on the console. */
+    Scenario then(String... virsh) {
+      return new Scenario(image, devices, onReboot, List.of(virsh));
+    }
   }
 
   enum Start {
@@ -263,7 +294,7 @@ class DomainMonitorLibvirtIT {
     NO_MONITOR
   }
 
-  static String domainXml(String domain, Path initrd, Path console) {
+  static String domainXml(String domain, Scenario scenario, Path console) {
     return """
         <domain type='qemu'>
           <name>%s</name>
@@ -276,24 +307,36 @@ class DomainMonitorLibvirtIT {
             <cmdline>console=ttyS0 quiet panic=-1</cmdline>
           </os>
           <features><acpi/></features>
+          <on_reboot>%s</on_reboot>
           <devices>
             <serial type='file'><source path='%s'/><target port='0'/></serial>
             <memballoon model='none'/>
+            %s
           </devices>
         </domain>
         """
-        .formatted(domain, base.resolve("vmlinuz"), initrd, console);
+        .formatted(
+            domain,
+            base.resolve("vmlinuz"),
+            base.resolve(scenario.image() + ".img"),
+            scenario.onReboot(),
+            console,
+            scenario.devices());
   }
 
   static Boot boot(Daemon d, String action, Start how) throws Exception {
-    String name = action + "-" + COUNTER.incrementAndGet();
+    return boot(d, Scenario.guest(action), how);
+  }
+
+  static Boot boot(Daemon d, Scenario scenario, Start how) throws Exception {
+    String name = scenario.image() + "-" + COUNTER.incrementAndGet();
     String domain = NAMESPACE + "_" + name;
     Path dir = base.resolve(name);
     Files.createDirectories(dir);
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
     Path console = dir.resolve("console.log");
     Path xml = dir.resolve("domain.xml");
-    Files.writeString(xml, domainXml(domain, base.resolve(action + ".img"), console));
+    Files.writeString(xml, domainXml(domain, scenario, console));
     Path termination = dir.resolve("termination-log");
     Path stderr = dir.resolve("monitor.stderr");
 
@@ -389,6 +432,15 @@ class DomainMonitorLibvirtIT {
       assertThat(c.exit()).as(c.output()).isZero();
     }
 
+    if (!scenario.hostAction().isEmpty()) {
+      waitForConsole(console, "vmpower-guest-ready", Duration.ofSeconds(90));
+      List<String> virsh = new ArrayList<>(List.of("virsh", "-c", d.uri()));
+      virsh.addAll(scenario.hostAction());
+      virsh.add(domain);
+      Exec act = exec(d.asUser(virsh), Duration.ofSeconds(30));
+      assertThat(act.exit()).as("%s: %s", virsh, act.output()).isZero();
+    }
+
     int exit = -1;
     if (monitor != null) {
       assertThat(monitor.waitFor(90, TimeUnit.SECONDS))
@@ -396,17 +448,25 @@ class DomainMonitorLibvirtIT {
           .isTrue();
       exit = monitor.exitValue();
       assertThat(Files.readString(dir.resolve("monitor.stdout"))).as("monitor stdout").isEmpty();
+      // this run's listeners only (they inherit its termination log path): other builds on the
+      // machine run monitors too
+      String ours = "VMPOWER_TERMINATION_LOG=" + termination;
       List<Long> listeners =
-          MonitorProcesses.lingering("--loop --event lifecycle", Duration.ofSeconds(1));
+          MonitorProcesses.lingering("event --loop --event lifecycle", ours, Duration.ofSeconds(1));
       listeners.addAll(
-          MonitorProcesses.lingering("--loop --event SHUTDOWN", Duration.ofSeconds(1)));
+          MonitorProcesses.lingering("qemu-monitor-event --loop", ours, Duration.ofSeconds(1)));
       assertThat(listeners).as("listeners left behind:%n%s", describe(listeners)).isEmpty();
     } else {
-      // control: wait for the second boot on the console
+      // without the monitor: wait for a second boot on the console, or for QEMU to end
       long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (System.nanoTime() < end
-          && (!Files.exists(console)
-              || Files.readString(console).split("vmpower-guest-up", -1).length < 3)) {
+      for (int i = 0;
+          System.nanoTime() < end
+              && (!Files.exists(console)
+                  || Files.readString(console).split("vmpower-guest-up", -1).length < 3);
+          i++) {
+        if (i % 5 == 4 && !domainExists(d, domain)) {
+          break;
+        }
         Thread.sleep(200);
       }
     }
@@ -437,6 +497,50 @@ class DomainMonitorLibvirtIT {
         resumed.isDone() ? resumed.get() : null,
         applied,
         trigger);
+  }
+
+  static void waitForConsole(Path console, String marker, Duration limit) throws Exception {
+    long end = System.nanoTime() + limit.toNanos();
+    while (!Files.exists(console) || !Files.readString(console).contains(marker)) {
+      if (System.nanoTime() > end) {
+        throw new AssertionError(
+            "no "
+                + marker
+                + " on the console; console:\n"
+                + (Files.exists(console) ? Files.readString(console) : ""));
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** True while libvirt knows the domain; false once it says it does not. */
+  static boolean domainExists(Daemon d, String domain) throws Exception {
+    Exec state =
+        exec(d.asUser(List.of("virsh", "-c", d.uri(), "domstate", domain)), Duration.ofSeconds(20));
+    if (state.exit() == 0) {
+      return true;
+    }
+    assertThat(state.output()).containsAnyOf("failed to get domain", "Domain not found");
+    return false;
+  }
+
+  /**
+   * QEMU ended after one boot, the monitor was clean, the record starts with {@code events}
+   * (compact form, see {@link MonitorProcesses#recordedEvents}) and parses as {@code parsed}.
+   */
+  static void assertRecorded(Boot b, List<String> events, ShutdownReason parsed) throws Exception {
+    assertThat(b.monitorExit()).as(b.monitorStderr()).isZero();
+    assertThat(messages(b.records(), "error")).as(b.monitorStderr()).isEmpty();
+    assertThat(b.applied()).as("set-action applied; stderr:%n%s", b.monitorStderr()).isNotNull();
+    assertThat(b.domainGone()).as("QEMU exited, the transient domain is gone").isTrue();
+    assertThat(b.boots()).as("booted exactly once, console:%n%s", b.console()).isEqualTo(1);
+    assertThat(b.terminationLog().getBytes(StandardCharsets.UTF_8).length)
+        .isLessThanOrEqualTo(4096);
+    List<String> recorded = b.recorded();
+    System.out.printf("%s: recorded %s%n", b.domain(), recorded);
+    assertThat(recorded).as(b.terminationLog()).startsWith(events.toArray(String[]::new));
+    ShutdownReason reason = TerminationMessages.parse(b.terminationLog());
+    assertThat(reason).as(b.terminationLog()).isEqualTo(parsed);
   }
 
   static void assertEndedBy(Boot b, String reason, ShutdownReason parsed) throws Exception {
@@ -500,13 +604,99 @@ class DomainMonitorLibvirtIT {
     assertEndedBy(poweroff, "guest-shutdown", ShutdownReason.GUEST_SHUTDOWN);
   }
 
+  // --- issue 14: every way of stopping QEMU can produce here ------------------------------------
+
+  /**
+   * {@code virtctl reset} is QMP system_reset, as {@code virsh reset}: a reset, not a power-off.
+   */
+  @Test
+  @Order(6)
+  void hostResetIsRecordedAsAHostReset() throws Exception {
+    Boot b = boot(system, Scenario.guest("acpi").then("reset"), Start.MONITOR_FIRST);
+    assertRecorded(b, List.of("SHUTDOWN -host-qmp-system-reset"), ShutdownReason.HOST_RESET);
+    assertThat(b.console()).doesNotContain("vmpower-power-button");
+  }
+
+  /**
+   * {@code virtctl soft-reboot} without the guest agent is {@code virsh reboot --mode acpi}:
+   * libvirt presses the power button, the guest powers off, libvirt resets it ("fake reboot"),
+   * which set-action turns into a second SHUTDOWN.
+   */
+  @Test
+  @Order(7)
+  void acpiRebootWithoutAgentIsASoftReboot() throws Exception {
+    Boot b =
+        boot(system, Scenario.guest("acpi").then("reboot", "--mode", "acpi"), Start.MONITOR_FIRST);
+    assertRecorded(
+        b,
+        List.of("SHUTDOWN +guest-shutdown", "SHUTDOWN -host-qmp-system-reset"),
+        ShutdownReason.SOFT_REBOOT);
+    assertThat(b.console()).contains("vmpower-power-button");
+  }
+
+  /**
+   * A kernel panic with an ISA pvpanic device: QEMU pauses with GUEST_PANICKED, libvirt's default
+   * on_crash (destroy) kills it, no SHUTDOWN follows.
+   */
+  @Test
+  @Order(8)
+  void guestPanicWithAPanicDevice() throws Exception {
+    Boot b =
+        boot(
+            system,
+            Scenario.guest("panic")
+                .devices("<panic model='isa'><address type='isa' iobase='0x505'/></panic>"),
+            Start.MONITOR_FIRST);
+    assertRecorded(b, List.of("GUEST_PANICKED pause"), ShutdownReason.GUEST_PANIC);
+    assertThat(b.recorded()).noneMatch(e -> e.startsWith("SHUTDOWN +"));
+  }
+
+  /** An i6300esb watchdog the guest stops feeding, action reset: WATCHDOG, then the reset. */
+  @Test
+  @Order(9)
+  void watchdogResetIsRecordedAsTheWatchdog() throws Exception {
+    Boot b =
+        boot(
+            system,
+            Scenario.guest("watchdog").devices("<watchdog model='i6300esb' action='reset'/>"),
+            Start.MONITOR_FIRST);
+    assertRecorded(
+        b, List.of("WATCHDOG reset", "SHUTDOWN +guest-reset"), ShutdownReason.WATCHDOG_RESET);
+    assertThat(b.console()).contains("vmpower-guest-ready");
+  }
+
+  /**
+   * {@code <on_reboot>destroy</on_reboot>} (KubeVirt's rebootPolicy Terminate): a reboot in the
+   * guest ends QEMU as with set-action; an ACPI reboot (soft reboot without agent) becomes a plain
+   * power-down in libvirt ({@code qemuDomainReboot}: isReboot false, no fake reboot) and records
+   * exactly what a guest power-off records.
+   */
+  @Test
+  @Order(10)
+  void onRebootDestroy() throws Exception {
+    Boot reboot = boot(system, Scenario.guest("reboot").onReboot("destroy"), Start.MONITOR_FIRST);
+    assertRecorded(reboot, List.of("SHUTDOWN +guest-reset"), ShutdownReason.GUEST_RESET);
+
+    Boot acpi =
+        boot(
+            system,
+            Scenario.guest("acpi").onReboot("destroy").then("reboot", "--mode", "acpi"),
+            Start.MONITOR_FIRST);
+    assertRecorded(
+        acpi,
+        List.of("SHUTDOWN +guest-shutdown", "SHUTDOWN -host-signal"),
+        ShutdownReason.GUEST_SHUTDOWN);
+    assertThat(acpi.recorded()).doesNotContain("SHUTDOWN -host-qmp-system-reset");
+    assertThat(acpi.console()).contains("vmpower-power-button");
+  }
+
   /**
    * The reboot window: from QEMU's RESUME event (guest CPUs start) to the monitor's log line
    * written right after {@code virsh qemu-monitor-command set-action} returned success. 3 runs in
    * the normal IT run; {@code -Dvmpower.benchmark.runs=20} for the benchmark.
    */
   @Test
-  @Order(6)
+  @Order(12)
   void rebootWindow() throws Exception {
     int runs = Integer.getInteger("vmpower.benchmark.runs", 3);
     List<Long> windows = new ArrayList<>();
@@ -552,6 +742,93 @@ class DomainMonitorLibvirtIT {
     // the guest needs seconds to boot: a window this long would let a reboot slip through
     assertThat(max).as(report.toString()).isLessThan(3000);
     assertThat(sorted.get(0)).as(report.toString()).isGreaterThanOrEqualTo(0);
+  }
+
+  /**
+   * The reboot window with {@code <on_reboot>destroy</on_reboot>}, no monitor: a system_reset
+   * issued while the domain is still paused, before its first guest instruction, already ends QEMU
+   * (libvirt applies set-action reboot=shutdown while QEMU waits in -S, before {@code cont}), so no
+   * reboot can happen in place: window 0. The control, the same reset on a domain with {@code
+   * restart}, resets in place. A guest reboot on such a domain ends QEMU after one boot.
+   */
+  @Test
+  @Order(13)
+  void nativeRebootPolicyWindow() throws Exception {
+    int runs = Integer.getInteger("vmpower.benchmark.runs", 3);
+    StringBuilder report = new StringBuilder();
+    int endedAtOnce = 0;
+    int resetInPlace = 0;
+    for (int i = 0; i < runs; i++) {
+      for (String onReboot : List.of("destroy", "restart")) {
+        String name = "native-" + onReboot + "-" + COUNTER.incrementAndGet();
+        String domain = NAMESPACE + "_" + name;
+        Path dir = Files.createDirectories(base.resolve(name));
+        Path xml = dir.resolve("domain.xml");
+        Files.writeString(
+            xml,
+            domainXml(
+                domain, Scenario.guest("reboot").onReboot(onReboot), dir.resolve("console.log")));
+        long t0 = System.nanoTime();
+        Exec c =
+            exec(
+                List.of("virsh", "-c", system.uri(), "create", xml.toString(), "--paused"),
+                Duration.ofSeconds(60));
+        long tCreated = System.nanoTime();
+        assertThat(c.exit()).as(c.output()).isZero();
+        Exec r =
+            exec(List.of("virsh", "-c", system.uri(), "reset", domain), Duration.ofSeconds(30));
+        // A reset turned into a shutdown ends QEMU within ~2 s here (libvirt sees SHUTDOWN, kills
+        // it); the control waits 3 s for that not to happen, the destroy case up to 10 s.
+        long end =
+            System.nanoTime() + Duration.ofSeconds(onReboot.equals("destroy") ? 10 : 3).toNanos();
+        boolean exists = true;
+        while (exists && System.nanoTime() < end) {
+          exists = domainExists(system, domain);
+          if (exists) {
+            Thread.sleep(100);
+          }
+        }
+        String line =
+            String.format(
+                Locale.ROOT,
+                "run %2d: on_reboot %-7s system_reset before the first instruction (%s) -> %s"
+                    + " (create %d ms, reset and look %d ms)%n",
+                i + 1,
+                onReboot,
+                r.output().strip(),
+                exists ? "domain still there (reset in place)" : "QEMU ended",
+                (tCreated - t0) / 1_000_000,
+                (System.nanoTime() - tCreated) / 1_000_000);
+        report.append(line);
+        if (onReboot.equals("destroy")) {
+          assertThat(exists).as(line).isFalse();
+          endedAtOnce++;
+        } else {
+          assertThat(exists).as(line).isTrue();
+          resetInPlace++;
+        }
+        killLeftovers();
+      }
+    }
+    Boot reboot = boot(system, Scenario.guest("reboot").onReboot("destroy"), Start.NO_MONITOR);
+    assertThat(reboot.domainGone()).as("a guest reboot ends QEMU").isTrue();
+    assertThat(reboot.boots()).as(reboot.console()).isEqualTo(1);
+    report.append(
+        String.format(
+            Locale.ROOT,
+            "native rebootPolicy (on_reboot destroy), no monitor: window 0 ms: %d/%d resets before"
+                + " the first guest instruction ended QEMU (control, on_reboot restart: %d/%d reset"
+                + " in place); a guest reboot ended QEMU after %d boot%n",
+            endedAtOnce,
+            runs,
+            resetInPlace,
+            runs,
+            reboot.boots()));
+    report.append(environment());
+    System.out.println(report);
+    Path out = MonitorProcesses.moduleDir().resolve("target/reboot-window-native.txt");
+    Files.createDirectories(out.getParent());
+    Files.writeString(out, report.toString());
   }
 
   static String environment() throws Exception {

@@ -59,6 +59,40 @@ final class MonitorProcesses {
     return found;
   }
 
+  /**
+   * Like {@link #processesMentioning(String)}, limited to processes whose environment contains
+   * {@code envNeedle}: the children of one monitor run, not those of another build on the machine.
+   */
+  static List<Long> processesMentioning(String marker, String envNeedle) {
+    List<Long> found = new ArrayList<>();
+    for (long pid : processesMentioning(marker)) {
+      try {
+        byte[] env = Files.readAllBytes(Path.of("/proc/" + pid + "/environ"));
+        if (new String(env, StandardCharsets.UTF_8).contains(envNeedle)) {
+          found.add(pid);
+        }
+      } catch (IOException e) {
+        // the process ended while we looked
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Waits up to {@code grace} for processes mentioning {@code marker} with {@code envNeedle} in
+   * their environment to disappear.
+   */
+  static List<Long> lingering(String marker, String envNeedle, Duration grace)
+      throws InterruptedException {
+    long end = System.nanoTime() + grace.toNanos();
+    List<Long> left = processesMentioning(marker, envNeedle);
+    while (!left.isEmpty() && System.nanoTime() < end) {
+      Thread.sleep(20);
+      left = processesMentioning(marker, envNeedle);
+    }
+    return left;
+  }
+
   /** Waits up to {@code grace} for processes mentioning {@code marker} to disappear. */
   static List<Long> lingering(String marker, Duration grace) throws InterruptedException {
     long end = System.nanoTime() + grace.toNanos();
@@ -114,6 +148,29 @@ final class MonitorProcesses {
       records.add(node);
     }
     return records;
+  }
+
+  /**
+   * The termination log as compact events, checking the fixed fields of every line: {@code SHUTDOWN
+   * +guest-reset} (guest-initiated), {@code SHUTDOWN -host-signal}, {@code WATCHDOG reset}, {@code
+   * GUEST_PANICKED pause}.
+   */
+  static List<String> recordedEvents(String terminationLog) throws IOException {
+    List<String> out = new ArrayList<>();
+    for (String line : terminationLog.lines().toList()) {
+      JsonNode n = JSON.readTree(line);
+      assertThat(n.path("source").asText()).as(line).isEqualTo("vmpower");
+      assertThat(n.path("timestamp").asText()).as(line).matches(ISO_MILLIS);
+      String event = n.path("event").asText();
+      if (event.equals("SHUTDOWN")) {
+        assertThat(n.path("guest").isBoolean()).as(line).isTrue();
+        out.add(event + (n.path("guest").asBoolean() ? " +" : " -") + n.path("reason").asText());
+      } else {
+        assertThat(event).as(line).isIn("WATCHDOG", "GUEST_PANICKED");
+        out.add(event + " " + n.path("action").asText());
+      }
+    }
+    return out;
   }
 
   static List<String> messages(List<JsonNode> records, String level) {

@@ -22,7 +22,12 @@ class TerminationMessagesFuzzTest {
     "\"reason\":\"guest-shutdown\"",
     "\"reason\":\"host-signal\"",
     "\"details\":",
-    "event 'SHUTDOWN' at 1795599736.260076 for domain 'ns_vm': "
+    "event 'SHUTDOWN' at 1795599736.260076 for domain 'ns_vm': ",
+    "{\"source\":\"vmpower\",\"event\":\"WATCHDOG\",\"action\":\"reset\"}",
+    "{\"source\":\"vmpower\",\"event\":\"GUEST_PANICKED\",\"action\":\"pause\"}",
+    "\"reason\":\"host-qmp-system-reset\"",
+    "\"action\":\"reset\"",
+    "event WATCHDOG at 1795928745.385357 for domain 'ns_vm': "
   })
   void parseNeverFailsAndAgreesWithTheText(byte[] data) {
     String message = new String(data, StandardCharsets.UTF_8);
@@ -36,6 +41,16 @@ class TerminationMessagesFuzzTest {
     } else if (reason instanceof ShutdownReason.Other other) {
       assertThat(other.reason()).isNotEmpty().hasSizeLessThanOrEqualTo(64);
       assertThat(message).contains("SHUTDOWN");
+    } else if (reason instanceof ShutdownReason.SoftReboot) {
+      assertThat(message).contains("guest-shutdown", "host-qmp-system-reset", "SHUTDOWN");
+    } else if (reason instanceof ShutdownReason.HostReset) {
+      assertThat(message).contains("host-qmp-system-reset", "SHUTDOWN");
+    } else if (reason instanceof ShutdownReason.Watchdog watchdog) {
+      assertThat(message).contains("WATCHDOG", watchdog.action().qemuName());
+    } else if (reason instanceof ShutdownReason.GuestPanic) {
+      assertThat(message.contains("GUEST_PANICKED") || message.contains("guest-panic")).isTrue();
+    } else {
+      assertThat(reason).isEqualTo(ShutdownReason.NONE);
     }
     // Parsing is a pure function of the text.
     assertThat(TerminationMessages.parse(message)).isEqualTo(reason);

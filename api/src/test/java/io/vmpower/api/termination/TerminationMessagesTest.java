@@ -46,12 +46,22 @@ class TerminationMessagesTest {
         .isEqualTo(new ShutdownReason.Other("host-signal", false));
   }
 
+  /** A SHUTDOWN guest-panic alone (older monitors recorded only SHUTDOWN) is a guest panic. */
   @Test
-  void guestPanicIsOtherGuest() {
+  void guestPanicShutdownIsAGuestPanic() {
+    ShutdownReason reason =
+        TerminationMessages.parse(
+            "{\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-panic\"}");
+    assertThat(reason).isEqualTo(ShutdownReason.GUEST_PANIC);
+    assertThat(reason.recordReason()).isEqualTo("guest-panic");
+  }
+
+  @Test
+  void otherGuestReasonKeepsQemusReason() {
     assertThat(
             TerminationMessages.parse(
-                "{\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-panic\"}"))
-        .isEqualTo(new ShutdownReason.Other("guest-panic", true));
+                "{\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"subsystem-reset\"}"))
+        .isEqualTo(new ShutdownReason.Other("subsystem-reset", true));
   }
 
   @Test
