@@ -21,7 +21,11 @@ public final class Keys {
    */
   public static final String START_PENDING = "vmpower.io/start-pending";
 
-  /** VM annotation: the last power event the controller handled (JSON), its dedup record. */
+  /**
+   * VM annotation: the last power event the controller handled and the VM's restart-loop state
+   * (JSON, {@link io.vmpower.api.power.LastPowerEvent}): the controller's dedup record, its restart
+   * backoff and give-up state.
+   */
   public static final String LAST_POWER_EVENT = "vmpower.io/last-power-event";
 
   /** KubeVirt's label on virt-launcher pods ({@code kubevirt.io=virt-launcher}). */
@@ -31,6 +35,12 @@ public final class Keys {
 
   /** KubeVirt's annotation on short-lived provisioning pods that never run a guest. */
   public static final String KUBEVIRT_EPHEMERAL_PROVISIONING = "kubevirt.io/ephemeral-provisioning";
+
+  /**
+   * KubeVirt's label on the target pod of a live migration: the uid of its
+   * VirtualMachineInstanceMigration (v1.8 {@code MigrationJobLabel}).
+   */
+  public static final String KUBEVIRT_MIGRATION_JOB = "kubevirt.io/migrationJobUID";
 
   /** The virt-launcher container that runs QEMU. */
   public static final String COMPUTE_CONTAINER = "compute";
