@@ -205,7 +205,8 @@ class PowerControllerTest {
     "foreign, Succeeded, AlwaysOnUnlessStoppedManually, None, unknown, NoShutdownRecord",
     "missing, Failed, AlwaysOnUnlessStoppedManually, Start, vmi-failed, RestartedAfterFailure",
     "foreign, Failed, Manual, None, vmi-failed, NotRestartedAfterFailure",
-    "panic, Failed, AlwaysOnUnlessStoppedManually, None, guest-panic, GuestStopped",
+    "panic, Failed, AlwaysOnUnlessStoppedManually, None, guest-panic, GuestPanicked",
+    "panicked, Failed, AlwaysOnUnlessStoppedManually, None, guest-panic, GuestPanicked",
   })
   void missingOrForeignMessages(
       String message, String phase, String policy, String action, String reason, String event) {
@@ -216,6 +217,9 @@ class PowerControllerTest {
           case "foreign" -> "panic: runtime error: something else entirely\n{\"level\":\"info\"}";
           case "panic" ->
               "{\"source\":\"vmpower\",\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-panic\"}";
+          // As the monitor records a pvpanic panic under libvirt's default on_crash destroy.
+          case "panicked" ->
+              "{\"source\":\"vmpower\",\"event\":\"GUEST_PANICKED\",\"action\":\"pause\"}";
           default -> throw new IllegalArgumentException(message);
         };
     kubevirt.end(ENABLED_NS, name, text, phase);
