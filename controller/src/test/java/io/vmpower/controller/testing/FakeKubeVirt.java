@@ -56,6 +56,7 @@ public final class FakeKubeVirt implements AutoCloseable {
           });
   private final Map<String, AtomicInteger> startRequests = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> starts = new ConcurrentHashMap<>();
+  private final Map<String, List<Instant>> startTimes = new ConcurrentHashMap<>();
   private final Map<String, long[]> lastStartRequest = new ConcurrentHashMap<>();
   private final AtomicInteger podCounter = new AtomicInteger();
   private final AtomicInteger preloaded = new AtomicInteger();
@@ -470,6 +471,9 @@ public final class FakeKubeVirt implements AutoCloseable {
         "application/merge-patch+json",
         "{\"status\":{\"stateChangeRequests\":" + requests + "}}");
     starts.computeIfAbsent(ns + "/" + name, k -> new AtomicInteger()).incrementAndGet();
+    startTimes
+        .computeIfAbsent(ns + "/" + name, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+        .add(Instant.now());
     controller.schedule(() -> replace(ns, name), replaceDelay.toMillis(), TimeUnit.MILLISECONDS);
     return new MockResponse().setResponseCode(202);
   }
@@ -510,6 +514,11 @@ public final class FakeKubeVirt implements AutoCloseable {
   public int starts(String ns, String name) {
     AtomicInteger n = starts.get(ns + "/" + name);
     return n == null ? 0 : n.get();
+  }
+
+  /** When virt-api accepted each start of the VM, oldest first. */
+  public List<Instant> startTimes(String ns, String name) {
+    return List.copyOf(startTimes.getOrDefault(ns + "/" + name, List.of()));
   }
 
   /**
