@@ -1,6 +1,7 @@
 package io.vmpower.api.power;
 
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -49,7 +50,8 @@ public record LastPowerEvent(
   /** The annotation is small; anything near this is not ours. */
   private static final int MAX_LENGTH = 16 * 1024;
 
-  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final JsonMapper JSON =
+      JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
   static {
     JSON.getFactory()
