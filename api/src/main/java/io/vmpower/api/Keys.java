@@ -28,6 +28,14 @@ public final class Keys {
    */
   public static final String LAST_POWER_EVENT = "vmpower.io/last-power-event";
 
+  /**
+   * VM annotation written by the VM webhook: {@code Terminate} while it is vmpower that set {@code
+   * spec.template.spec.domain.rebootPolicy: Terminate} (the native reboot policy), so that it takes
+   * back only its own value — when KubeVirt's {@code RebootPolicy} feature gate is off, or the VM
+   * leaves vmpower — and never a user's.
+   */
+  public static final String NATIVE_REBOOT_POLICY = "vmpower.io/native-reboot-policy";
+
   /** KubeVirt's label on virt-launcher pods ({@code kubevirt.io=virt-launcher}). */
   public static final String KUBEVIRT_APP = "kubevirt.io";
 
