@@ -48,6 +48,9 @@ final class RestartLoops {
             Duration.ofHours(1));
 
     Limits {
+      if (resetAfter.isNegative() || resetAfter.isZero() || window.isNegative()) {
+        throw new IllegalArgumentException("restart backoff reset and limit window must be > 0");
+      }
       if (base.isNegative() || max.compareTo(base) < 0) {
         throw new IllegalArgumentException("restart backoff: 0 <= base <= max");
       }
