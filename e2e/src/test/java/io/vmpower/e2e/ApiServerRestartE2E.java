@@ -13,9 +13,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The API server goes away and comes back: the application's informers (controller, caBundle),
- * leader election and webhooks carry on without a restart of the application.
+ * leader election and webhooks carry on without a restart of the application (and so do virt-api
+ * and virt-controller).
  */
-@Order(6)
+@Order(9)
 @ExtendWith(Suite.class)
 class ApiServerRestartE2E {
 
@@ -39,7 +40,7 @@ class ApiServerRestartE2E {
 
     // the controller's watches resumed: a guest reboot written now is acted on
     GenericKubernetesResource vmi = ControllerE2E.running("after-restart", "Manual");
-    env.kubevirt.guestReset(Suite.ENABLED_NS, "after-restart");
+    env.virtHandler.guestReset(Suite.ENABLED_NS, "after-restart");
     ControllerE2E.awaitRecord("after-restart", vmi.getMetadata().getUid(), "Start");
 
     // the caBundle informer resumed: drift is repaired again

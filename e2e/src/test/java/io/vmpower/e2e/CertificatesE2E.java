@@ -164,7 +164,7 @@ class CertificatesE2E {
             GenericKubernetesResource.class);
     return Suite.env()
         .client
-        .genericKubernetesResources(KubeVirtStandIn.VM)
+        .genericKubernetesResources(KubeVirtKinds.VM)
         .inNamespace(Suite.ENABLED_NS)
         .resource(vm)
         .dryRun()

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Two instances, one Lease holder; when it stops, the other takes over and acts. */
-@Order(5)
+@Order(8)
 @ExtendWith(Suite.class)
 class LeaderElectionE2E {
 
@@ -78,10 +78,9 @@ class LeaderElectionE2E {
         "first start by the new leader",
         Duration.ofSeconds(30),
         () ->
-            env.kubevirt.vmi(Suite.ENABLED_NS, "after-handover") != null
+            env.vmi(Suite.ENABLED_NS, "after-handover") != null
                 && Vms.annotation(
-                        env.kubevirt.vm(Suite.ENABLED_NS, "after-handover"),
-                        "vmpower.io/start-pending")
+                        env.vm(Suite.ENABLED_NS, "after-handover"), "vmpower.io/start-pending")
                     == null);
   }
 }

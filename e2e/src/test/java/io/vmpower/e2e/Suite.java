@@ -3,13 +3,12 @@ package io.vmpower.e2e;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +21,7 @@ import java.time.Instant;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,10 +32,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The e2e environment, built once per test run and torn down at its end (and by shutdown hooks if
- * the JVM is killed): binaries, etcd and kube-apiserver, KubeVirt's CRDs and the stand-in for its
- * aggregated API, vmpower installed as the chart installs it, and two application instances running
- * as the chart's ServiceAccount. Every test class uses it through {@code @ExtendWith(Suite.class)}
- * and {@link #env()}.
+ * the JVM is killed): binaries, etcd and kube-apiserver, KubeVirt's control plane (virt-api and
+ * virt-controller, installed as virt-operator installs them), the stand-ins for what runs on nodes
+ * (the kubelet and virt-handler), vmpower installed as the chart installs it, and two application
+ * instances running as the chart's ServiceAccount. Every test class uses it through
+ * {@code @ExtendWith(Suite.class)} and {@link #env()}.
  */
 public final class Suite implements BeforeAllCallback {
   static final String RELEASE_NAMESPACE = "vmpower-system";
@@ -97,7 +98,10 @@ public final class Suite implements BeforeAllCallback {
     final Path binaries;
     final TestCluster cluster;
     final KubernetesClient client;
-    final KubeVirtStandIn kubevirt;
+    final KubeVirtControlPlane kubevirt;
+    final Kubelet kubelet;
+    final VirtHandler virtHandler;
+    final EndpointSlices endpoints;
     final Path appKubeconfig;
     final Path jar;
     final Chart chart;
@@ -122,25 +126,28 @@ public final class Suite implements BeforeAllCallback {
           throw new IllegalStateException(
               jar + " missing: build it with ./mvnw -pl webhook -am package");
         }
-        binaries = buildBinaries();
+        binaries = build("vmpower.e2e.build-script");
+        Path kubevirtBinaries = build("vmpower.e2e.kubevirt-build-script");
         String hostIp = TestCluster.findHostIp();
         say("host address for EndpointSlices: %s; work directory %s", hostIp, work);
         cluster = new TestCluster(binaries, work, hostIp);
         closeables.add(cluster);
         client = cluster.client();
+        endpoints = new EndpointSlices(client);
         say("server version %s", client.getKubernetesVersion().getGitVersion());
 
-        applyResource("kubevirt-crds.yaml");
-        awaitEstablished("virtualmachines.kubevirt.io");
-        awaitEstablished("virtualmachineinstances.kubevirt.io");
         namespace(RELEASE_NAMESPACE, Map.of());
-        namespace(KubeVirtStandIn.NAMESPACE, Map.of());
+        namespace(KubeVirtControlPlane.NAMESPACE, Map.of());
         namespace(ENABLED_NS, Map.of("vmpower.io/enabled", "true"));
         namespace(PLAIN_NS, Map.of());
 
-        kubevirt = new KubeVirtStandIn(client, cluster.pki(), cluster.frontProxyPki(), hostIp);
+        kubevirt = new KubeVirtControlPlane(kubevirtBinaries, cluster, work);
         closeables.add(kubevirt);
-        registerVirtApi();
+        kubelet = new Kubelet(client);
+        closeables.add(kubelet);
+        virtHandler =
+            new VirtHandler(client, kubevirt.clientAs(VirtHandler.SERVICE_ACCOUNT), kubelet);
+        closeables.add(virtHandler);
 
         chart =
             Chart.render(
@@ -168,13 +175,15 @@ public final class Suite implements BeforeAllCallback {
       }
     }
 
-    /** Runs e2e/build-binaries.sh (which returns at once when they are cached). */
-    private Path buildBinaries() throws IOException {
-      Path script =
-          Path.of(Objects.requireNonNull(System.getProperty("vmpower.e2e.build-script"), "script"));
+    /**
+     * Runs a build script (e2e/build-binaries.sh, e2e/build-kubevirt.sh; they return at once when
+     * their programs are cached) and returns the directory it printed.
+     */
+    private Path build(String property) throws IOException {
+      Path script = Path.of(Objects.requireNonNull(System.getProperty(property), property));
       say("binaries: %s", script);
       Instant started = Instant.now();
-      Path log = work.resolve("build-binaries.log");
+      Path log = work.resolve(script.getFileName() + ".log");
       Process p =
           new ProcessBuilder("bash", script.toString())
               .redirectError(log.toFile())
@@ -185,10 +194,10 @@ public final class Suite implements BeforeAllCallback {
         out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
       }
       try {
-        // The first build compiles Kubernetes: tens of minutes on two cores.
+        // The first build compiles Kubernetes or KubeVirt: minutes on two cores.
         if (!p.waitFor(75, TimeUnit.MINUTES)) {
           p.destroyForcibly();
-          throw new IllegalStateException("build-binaries.sh did not finish in 75 min; see " + log);
+          throw new IllegalStateException(script + " did not finish in 75 min; see " + log);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -197,23 +206,13 @@ public final class Suite implements BeforeAllCallback {
       }
       if (p.exitValue() != 0) {
         throw new IllegalStateException(
-            "build-binaries.sh failed with exit " + p.exitValue() + ":\n" + Files.readString(log));
+            script + " failed with exit " + p.exitValue() + ":\n" + Files.readString(log));
       }
       Path dir = Path.of(out.lines().reduce((a, b) -> b).orElse(""));
-      String stamp = Files.readString(dir.resolve(".complete")).strip();
       say(
-          "binaries in %s (%s), ready after %d s",
-          dir, stamp, Duration.between(started, Instant.now()).toSeconds());
+          "binaries in %s, ready after %d s",
+          dir, Duration.between(started, Instant.now()).toSeconds());
       return dir;
-    }
-
-    void applyResource(String name) {
-      try (InputStream in = Suite.class.getResourceAsStream(name)) {
-        Objects.requireNonNull(in, name);
-        apply(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
     }
 
     /** Server-side apply of a multi-document YAML text, as the suite's field manager. */
@@ -257,24 +256,6 @@ public final class Suite implements BeforeAllCallback {
           Objects.requireNonNull(System.getProperty("vmpower.e2e.chart"), "vmpower.e2e.chart"));
     }
 
-    private void awaitEstablished(String crd) {
-      await(
-          "CRD " + crd + " established",
-          Duration.ofSeconds(30),
-          () ->
-              client
-                  .apiextensions()
-                  .v1()
-                  .customResourceDefinitions()
-                  .withName(crd)
-                  .get()
-                  .getStatus()
-                  .getConditions()
-                  .stream()
-                  .anyMatch(
-                      c -> "Established".equals(c.getType()) && "True".equals(c.getStatus())));
-    }
-
     /** A namespace and its default ServiceAccount (no controller-manager creates it here). */
     void namespace(String name, Map<String, String> labels) {
       client
@@ -298,93 +279,6 @@ public final class Suite implements BeforeAllCallback {
                   .build())
           .create();
       say("namespace %s %s", name, labels);
-    }
-
-    /** Service, EndpointSlice and APIService for subresources.kubevirt.io, as KubeVirt has them. */
-    void registerVirtApi() {
-      String hostIp = cluster.hostIp();
-      apply(
-          "apiVersion: v1\nkind: Service\nmetadata:\n  name: virt-api\n  namespace: kubevirt\n"
-              + "spec:\n  ports:\n  - name: https\n    port: 443\n    targetPort: 8443\n");
-      endpointSlice(KubeVirtStandIn.NAMESPACE, "virt-api", "virt-api-e2e", hostIp, kubevirt.port());
-      apply(
-          "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata:\n"
-              + "  name: v1.subresources.kubevirt.io\nspec:\n  group: subresources.kubevirt.io\n"
-              + "  version: v1\n  groupPriorityMinimum: 1000\n  versionPriority: 15\n"
-              + "  service:\n    name: virt-api\n    namespace: kubevirt\n    port: 443\n"
-              + "  caBundle: "
-              + TestCluster.base64(cluster.pki().ca().certPem())
-              + "\n");
-      ResourceDefinitionContext apiServices =
-          new ResourceDefinitionContext.Builder()
-              .withGroup("apiregistration.k8s.io")
-              .withVersion("v1")
-              .withKind("APIService")
-              .withPlural("apiservices")
-              .withNamespaced(false)
-              .build();
-      await(
-          "APIService v1.subresources.kubevirt.io Available",
-          Duration.ofSeconds(60),
-          () -> {
-            GenericKubernetesResource s =
-                client
-                    .genericKubernetesResources(apiServices)
-                    .withName("v1.subresources.kubevirt.io")
-                    .get();
-            Object conditions = s.get("status", "conditions");
-            return conditions instanceof List<?> l
-                && l.stream()
-                    .anyMatch(
-                        c ->
-                            c instanceof Map<?, ?> m
-                                && "Available".equals(m.get("type"))
-                                && "True".equals(m.get("status")));
-          });
-    }
-
-    /** KubeVirt's aggregated API goes away (virt-api being reinstalled, or not installed yet). */
-    void unregisterVirtApi() {
-      client
-          .genericKubernetesResources("apiregistration.k8s.io/v1", "APIService")
-          .withName("v1.subresources.kubevirt.io")
-          .delete();
-      say("APIService v1.subresources.kubevirt.io deleted");
-    }
-
-    /** What the EndpointSlice controller would write for a ready pod at {@code ip:port}. */
-    void endpointSlice(String namespace, String service, String name, String ip, int port) {
-      client
-          .discovery()
-          .v1()
-          .endpointSlices()
-          .inNamespace(namespace)
-          .resource(
-              new EndpointSliceBuilder()
-                  .withNewMetadata()
-                  .withNamespace(namespace)
-                  .withName(name)
-                  .withLabels(
-                      Map.of(
-                          "kubernetes.io/service-name",
-                          service,
-                          "endpointslice.kubernetes.io/managed-by",
-                          "vmpower-e2e"))
-                  .endMetadata()
-                  .withAddressType("IPv4")
-                  .addNewEndpoint()
-                  .withAddresses(ip)
-                  .withNewConditions()
-                  .withReady(true)
-                  .endConditions()
-                  .endEndpoint()
-                  .addNewPort()
-                  .withName("https")
-                  .withPort(port)
-                  .withProtocol("TCP")
-                  .endPort()
-                  .build())
-          .createOr(existing -> existing.update());
     }
 
     /** A kubeconfig with a token of the chart's ServiceAccount: the application is not admin. */
@@ -453,11 +347,12 @@ public final class Suite implements BeforeAllCallback {
     private void awaitReadyAndAddEndpoints(List<VmPowerApp> started) {
       for (VmPowerApp app : started) {
         app.awaitReady(Duration.ofSeconds(90));
-        endpointSlice(
+        endpoints.ready(
             RELEASE_NAMESPACE,
             chart.serviceName(),
             chart.serviceName() + "-" + app.identity(),
             cluster.hostIp(),
+            "https",
             app.port());
       }
     }
@@ -468,13 +363,7 @@ public final class Suite implements BeforeAllCallback {
       if (app == null) {
         return;
       }
-      client
-          .discovery()
-          .v1()
-          .endpointSlices()
-          .inNamespace(RELEASE_NAMESPACE)
-          .withName(chart.serviceName() + "-" + identity)
-          .delete();
+      endpoints.remove(RELEASE_NAMESPACE, chart.serviceName() + "-" + identity);
       app.close();
     }
 
@@ -502,6 +391,35 @@ public final class Suite implements BeforeAllCallback {
         }
       }
       return lines;
+    }
+
+    GenericKubernetesResource vm(String ns, String name) {
+      return client
+          .genericKubernetesResources(KubeVirtKinds.VM)
+          .inNamespace(ns)
+          .withName(name)
+          .get();
+    }
+
+    GenericKubernetesResource vmi(String ns, String name) {
+      return client
+          .genericKubernetesResources(KubeVirtKinds.VMI)
+          .inNamespace(ns)
+          .withName(name)
+          .get();
+    }
+
+    /** The virt-launcher pods virt-controller created for a VMI, oldest first. */
+    List<Pod> launcherPods(GenericKubernetesResource vmi) {
+      return client
+          .pods()
+          .inNamespace(vmi.getMetadata().getNamespace())
+          .withLabel("kubevirt.io/created-by", vmi.getMetadata().getUid())
+          .list()
+          .getItems()
+          .stream()
+          .sorted(Comparator.comparing((Pod p) -> p.getMetadata().getCreationTimestamp()))
+          .toList();
     }
 
     /** Sum of a counter over all running instances. */

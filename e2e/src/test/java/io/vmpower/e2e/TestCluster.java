@@ -45,6 +45,7 @@ final class TestCluster implements AutoCloseable {
   private final KubernetesClient client;
   private final Path kubectl;
   private final List<String> apiserverCommand;
+  private final Path auditLog;
 
   TestCluster(Path binaries, Path dir, String hostIp) {
     this.dir = dir;
@@ -67,6 +68,10 @@ final class TestCluster implements AutoCloseable {
       admin = pki.client("admin", "e2e-admin", "system:masters");
       Pki.Issued proxyClient = frontProxyPki.client("front-proxy-client", "front-proxy-client");
       Path saKey = pki.serviceAccountKey("service-accounts");
+      auditLog = dir.resolve("logs").resolve("audit.log");
+      Files.createDirectories(auditLog.getParent());
+      Path auditPolicy = dir.resolve("audit-policy.yaml");
+      Files.writeString(auditPolicy, AuditLog.POLICY);
 
       int etcdClient = freePort();
       int etcdPeer = freePort();
@@ -123,6 +128,10 @@ final class TestCluster implements AutoCloseable {
               // Webhooks and APIServices are reached through their Service's EndpointSlices,
               // not its ClusterIP: there is no kube-proxy.
               "--enable-aggregator-routing=true",
+              // who called KubeVirt's subresources and wrote VMs, with the answer they got
+              "--audit-policy-file=" + auditPolicy,
+              "--audit-log-path=" + auditLog,
+              "--audit-log-mode=blocking",
               "--profiling=false");
       ManagedProcess apiserver =
           ManagedProcess.start("kube-apiserver", apiserverCommand, Map.of(), dir.resolve("logs"));
@@ -195,6 +204,10 @@ final class TestCluster implements AutoCloseable {
     return kubectl;
   }
 
+  AuditLog audit() {
+    return new AuditLog(auditLog);
+  }
+
   Config adminConfig() {
     return new ConfigBuilder(Config.empty())
         .withMasterUrl(url())
@@ -244,7 +257,7 @@ final class TestCluster implements AutoCloseable {
     return file;
   }
 
-  /** The result of one kubectl run. */
+  /** The result of one kubectl (or virtctl) run. */
   record Kubectl(int exit, String stdout, String stderr) {
     @Override
     public String toString() {
@@ -254,13 +267,18 @@ final class TestCluster implements AutoCloseable {
 
   /** Runs our kubectl as admin; {@code stdin} may be null. */
   Kubectl kubectl(String stdin, String... args) {
+    return run(kubectl, stdin, args);
+  }
+
+  /** Runs a client program (kubectl, virtctl) as admin; {@code stdin} may be null. */
+  Kubectl run(Path program, String stdin, String... args) {
     List<String> command = new ArrayList<>();
-    command.add(kubectl.toString());
+    command.add(program.toString());
     command.add("--kubeconfig=" + adminKubeconfig);
     Collections.addAll(command, args);
     try {
-      Path out = Files.createTempFile(dir, "kubectl", ".out");
-      Path err = Files.createTempFile(dir, "kubectl", ".err");
+      Path out = Files.createTempFile(dir, "run", ".out");
+      Path err = Files.createTempFile(dir, "run", ".err");
       ProcessBuilder builder =
           new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
       builder.environment().remove("KUBECONFIG");
@@ -271,7 +289,8 @@ final class TestCluster implements AutoCloseable {
       p.getOutputStream().close();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new IllegalStateException("kubectl did not finish in 60 s: " + command);
+        throw new IllegalStateException(
+            program.getFileName() + " did not finish in 60 s: " + command);
       }
       Kubectl result =
           new Kubectl(
@@ -280,7 +299,12 @@ final class TestCluster implements AutoCloseable {
               Files.readString(err, StandardCharsets.UTF_8));
       Files.delete(out);
       Files.delete(err);
-      Suite.say("kubectl %s -> exit %d", String.join(" ", args), result.exit());
+      Suite.say(
+          "%s %s -> exit %d%s",
+          program.getFileName(),
+          String.join(" ", args),
+          result.exit(),
+          result.exit() == 0 ? "" : ": " + result.stderr().strip().lines().findFirst().orElse(""));
       return result;
     } catch (IOException e) {
       throw new UncheckedIOException(e);

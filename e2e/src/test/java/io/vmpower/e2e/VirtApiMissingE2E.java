@@ -13,7 +13,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * subresources.kubevirt.io}: that must not count as "the VM is gone". The start has to wait for
  * virt-api and happen once it is back.
  */
-@Order(7)
+@Order(10)
 @ExtendWith(Suite.class)
 class VirtApiMissingE2E {
 
@@ -22,7 +22,7 @@ class VirtApiMissingE2E {
     Suite.Environment env = Suite.env();
     String ns = Suite.ENABLED_NS;
     GenericKubernetesResource vmi = ControllerE2E.running("no-virt-api", "Manual");
-    env.unregisterVirtApi();
+    env.kubevirt.unregisterSubresourceApi();
     try {
       Suite.await(
           "the API server no longer serves subresources.kubevirt.io",
@@ -40,7 +40,7 @@ class VirtApiMissingE2E {
                     "-");
             return r.exit() != 0 && r.stderr().contains("NotFound");
           });
-      env.kubevirt.guestReset(ns, "no-virt-api");
+      env.virtHandler.guestReset(ns, "no-virt-api");
       Suite.await(
           "Event StartFailed",
           Duration.ofSeconds(30),
@@ -50,12 +50,13 @@ class VirtApiMissingE2E {
           .isEmpty();
       assertThat(ControllerE2E.lastPowerEvent("no-virt-api")).doesNotContainEntry("state", "Done");
     } finally {
-      env.registerVirtApi();
+      env.kubevirt.registerSubresourceApi();
     }
-    // virt-api is back: the retry starts the VM
+    // virt-api is back: the retry starts the VM, once
     ControllerE2E.awaitRecord("no-virt-api", vmi.getMetadata().getUid(), "Start");
-    assertThat(env.kubevirt.startRequests(ns, "no-virt-api"))
-        .filteredOn(s -> s.code() == 202)
+    Vms.awaitRunning(ns, "no-virt-api", vmi.getMetadata().getUid());
+    assertThat(ControllerE2E.starts("no-virt-api"))
+        .filteredOn(s -> ControllerE2E.SA_USER.equals(s.user()) && s.code() == 202)
         .hasSize(1);
   }
 }

@@ -2,6 +2,8 @@ package io.vmpower.e2e;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -23,12 +25,7 @@ final class Vms {
     if (!annotations.isEmpty()) {
       y.append("  annotations:\n");
       annotations.forEach(
-          (k, v) ->
-              y.append("    ")
-                  .append(k)
-                  .append(": ")
-                  .append(KubeVirtStandIn.quote(v))
-                  .append('\n'));
+          (k, v) -> y.append("    ").append(k).append(": ").append(quote(v)).append('\n'));
     }
     y.append("spec:\n");
     if (specExtra != null && !specExtra.isBlank()) {
@@ -38,6 +35,44 @@ final class Vms {
         "  template:\n    metadata:\n      labels:\n        app: e2e\n    spec:\n      domain:\n"
             + "        devices: {}\n        resources:\n          requests:\n            memory: 64Mi\n");
     return y.toString();
+  }
+
+  /** Creates the VM with kubectl (through both webhooks), failing the test if it is refused. */
+  static void create(String ns, String name, String policy, String specExtra) {
+    TestCluster.Kubectl r =
+        Suite.env()
+            .cluster
+            .kubectl(
+                manifest(ns, name, policy == null ? Map.of() : policy(policy), specExtra),
+                "create",
+                "-f",
+                "-");
+    if (r.exit() != 0) {
+      throw new AssertionError("creating VM " + ns + "/" + name + " failed: " + r);
+    }
+  }
+
+  /**
+   * Waits until the VM has a Running VMI (virt-controller created it and its pod, the kubelet and
+   * virt-handler stand-ins ran them) other than {@code notUid}, and returns it.
+   */
+  static GenericKubernetesResource awaitRunning(String ns, String name, String notUid) {
+    GenericKubernetesResource[] found = new GenericKubernetesResource[1];
+    Suite.await(
+        "a Running VMI of " + ns + "/" + name + (notUid == null ? "" : " other than " + notUid),
+        Duration.ofSeconds(60),
+        () -> {
+          GenericKubernetesResource vmi = Suite.env().vmi(ns, name);
+          found[0] = vmi;
+          return vmi != null
+              && !vmi.getMetadata().getUid().equals(notUid)
+              && "Running".equals(VirtHandler.phase(vmi));
+        });
+    return found[0];
+  }
+
+  static GenericKubernetesResource awaitRunning(String ns, String name) {
+    return awaitRunning(ns, name, null);
   }
 
   static Map<String, String> policy(String value) {
@@ -56,7 +91,33 @@ final class Vms {
   }
 
   static String templateLabel(GenericKubernetesResource vm, String key) {
-    return KubeVirtStandIn.templateLabels(vm).get(key);
+    return templateLabels(vm).get(key);
+  }
+
+  @SuppressWarnings("unchecked")
+  static Map<String, String> templateLabels(GenericKubernetesResource vm) {
+    Object labels = vm.get("spec", "template", "metadata", "labels");
+    return labels instanceof Map<?, ?> m ? new HashMap<>((Map<String, String>) m) : new HashMap<>();
+  }
+
+  /** A JSON string literal (also a YAML double-quoted scalar). */
+  static String quote(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        default -> {
+          if (c < 0x20) {
+            b.append(String.format("\\u%04x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
   }
 
   static Object spec(GenericKubernetesResource vm, String field) {

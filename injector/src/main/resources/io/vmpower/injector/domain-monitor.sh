@@ -403,7 +403,9 @@ while :; do
           reconnecting_since=$SECONDS
           log error "libvirt event stream ended; reconnecting" \
             "${first_error:+\"lastError\":$(json_str "$first_error")}"
-        elif ((SECONDS - reconnecting_since >= RECONNECT_SECONDS)); then
+        elif ((SECONDS - reconnecting_since > RECONNECT_SECONDS)); then
+          # '>': SECONDS counts whole wall-clock seconds, so a difference of N can be as little as
+          # N-1 s elapsed; N+1 is more than N s.
           log error "libvirt did not come back within ${RECONNECT_SECONDS}s; giving up" \
             "${first_error:+\"lastError\":$(json_str "$first_error")}"
           exit 0
