@@ -356,7 +356,8 @@ final class TestCluster implements AutoCloseable {
    * An IPv4 address of this machine that is not loopback or link-local: the API server refuses
    * those in EndpointSlices ("may not be in the loopback range"), and webhooks and APIServices are
    * reached through EndpointSlices. Override with {@code -Dvmpower.e2e.host-ip=...} (e.g. the
-   * address of a dummy interface).
+   * address of a dummy interface). Skips 198.18.0.0/15: the node suite's bridge (e2e/node) has its
+   * address there and comes and goes with that suite, also while this one runs.
    */
   static String findHostIp() {
     String configured = System.getProperty("vmpower.e2e.host-ip", "");
@@ -372,7 +373,8 @@ final class TestCluster implements AutoCloseable {
           if (address instanceof Inet4Address
               && !address.isLoopbackAddress()
               && !address.isLinkLocalAddress()
-              && !address.isAnyLocalAddress()) {
+              && !address.isAnyLocalAddress()
+              && !isNodeSuiteAddress(address)) {
             return address.getHostAddress();
           }
         }
@@ -385,6 +387,11 @@ final class TestCluster implements AutoCloseable {
             + " address in an EndpointSlice. Add one (e.g. `ip link add vmpower0 type dummy &&"
             + " ip addr add 10.254.0.1/32 dev vmpower0 && ip link set vmpower0 up`) and pass"
             + " -Dvmpower.e2e.host-ip=10.254.0.1");
+  }
+
+  private static boolean isNodeSuiteAddress(InetAddress address) {
+    byte[] b = address.getAddress();
+    return (b[0] & 0xff) == 198 && (b[1] & 0xfe) == 18;
   }
 
   static void sleep(long millis) {
