@@ -33,14 +33,43 @@ public final class VmMutator implements Mutator {
   private final ClusterView cluster;
   private final KubeVirtAccounts kubevirt;
 
-  /** Without a cluster: no namespace defaults, KubeVirt in its upstream namespace. */
+  /** Empty: the native reboot policy is left as stored ({@link #forStoredVms}). */
+  private final Optional<RebootPolicyGate> nativeRebootPolicy;
+
+  /**
+   * Without a cluster: no namespace defaults, KubeVirt in its upstream namespace, no native reboot
+   * policy.
+   */
   public VmMutator() {
-    this(ClusterView.NONE, KubeVirtAccounts.DEFAULT);
+    this(ClusterView.NONE, KubeVirtAccounts.DEFAULT, RebootPolicyGate.CLOSED);
   }
 
-  public VmMutator(ClusterView cluster, KubeVirtAccounts kubevirt) {
+  /**
+   * @param nativeRebootPolicy whether managed VMs get {@code rebootPolicy: Terminate} now (the
+   *     setting and KubeVirt's feature gate, answered from memory: {@link NativeRebootPolicy})
+   */
+  public VmMutator(
+      ClusterView cluster, KubeVirtAccounts kubevirt, RebootPolicyGate nativeRebootPolicy) {
+    this(cluster, kubevirt, Optional.of(nativeRebootPolicy));
+  }
+
+  private VmMutator(
+      ClusterView cluster,
+      KubeVirtAccounts kubevirt,
+      Optional<RebootPolicyGate> nativeRebootPolicy) {
     this.cluster = cluster;
     this.kubevirt = kubevirt;
+    this.nativeRebootPolicy = nativeRebootPolicy;
+  }
+
+  /**
+   * The rules the controller applies to stored VMs ({@link InLine}): all of them but the native
+   * reboot policy, which a VM gets or loses on its own next write (README "Native reboot policy"),
+   * not the whole fleet at once when KubeVirt's gate changes (a template change on a running VM is
+   * a {@code RestartRequired} for KubeVirt).
+   */
+  public static VmMutator forStoredVms(ClusterView cluster, KubeVirtAccounts kubevirt) {
+    return new VmMutator(cluster, kubevirt, Optional.empty());
   }
 
   @Override
@@ -83,6 +112,7 @@ public final class VmMutator implements Mutator {
           warnings.add(invalidDefault(input.namespace(), invalid.value()));
         }
         return oldPolicy.isPresent()
+                || vm.path("metadata").path("annotations").has(Keys.NATIVE_REBOOT_POLICY)
             ? unmanage(vm, warnings)
             : new Verdict.Allow(vm, warnings, "unmanaged");
       }
@@ -161,6 +191,9 @@ public final class VmMutator implements Mutator {
     } else if (policy != RunPolicy.ALWAYS_ON_UNLESS_STOPPED_MANUALLY) {
       removeAnnotation(edit, Keys.START_PENDING);
     }
+    if (nativeRebootPolicy.isPresent()) {
+      NativeRebootPolicy.managed(edit, nativeRebootPolicy.get().open(), warnings);
+    }
     return allow(vm, copy, warnings);
   }
 
@@ -219,7 +252,7 @@ public final class VmMutator implements Mutator {
    * The policy annotation was removed: the VM is no longer ours. runStrategy stays as it is; the
    * labels and start-pending go.
    */
-  private static Verdict unmanage(JsonNode vm, List<String> warnings) {
+  private Verdict unmanage(JsonNode vm, List<String> warnings) {
     TreeEdit edit = new TreeEdit((ObjectNode) vm);
     if (vm.path("spec").path("template").path("metadata").path("labels").has(Keys.RUN_POLICY)) {
       ObjectNode spec = edit.object(edit.root(), "spec");
@@ -230,6 +263,9 @@ public final class VmMutator implements Mutator {
       edit.object(edit.object(edit.root(), "metadata"), "labels").remove(Keys.RUN_POLICY);
     }
     removeAnnotation(edit, Keys.START_PENDING);
+    if (nativeRebootPolicy.isPresent()) {
+      NativeRebootPolicy.unmanaged(edit, warnings);
+    }
     return allow(vm, edit.root(), warnings);
   }
 

@@ -27,16 +27,21 @@ public final class Webhooks {
    * each reading reviews of up to {@code maxRequestBytes}.
    */
   public static Webhooks create(int maxRequestBytes) {
-    return create(maxRequestBytes, ClusterView.NONE, KubeVirtAccounts.DEFAULT);
+    return create(
+        maxRequestBytes, ClusterView.NONE, KubeVirtAccounts.DEFAULT, RebootPolicyGate.CLOSED);
   }
 
   /**
    * The webhooks, each reading reviews of up to {@code maxRequestBytes}; the VM webhook takes
-   * namespace defaults and restores from {@code cluster} and knows KubeVirt's own writes by {@code
-   * kubevirt}'s users.
+   * namespace defaults and restores from {@code cluster}, knows KubeVirt's own writes by {@code
+   * kubevirt}'s users, and gives managed VMs the native reboot policy while {@code
+   * nativeRebootPolicy} is open.
    */
   public static Webhooks create(
-      int maxRequestBytes, ClusterView cluster, KubeVirtAccounts kubevirt) {
+      int maxRequestBytes,
+      ClusterView cluster,
+      KubeVirtAccounts kubevirt,
+      RebootPolicyGate nativeRebootPolicy) {
     ReviewReader reader = new ReviewReader(maxRequestBytes);
     PodMutator pods = PodMutator.withBundledMonitor();
     return new Webhooks(
@@ -45,7 +50,7 @@ public final class Webhooks {
                 VIRTUAL_MACHINES,
                 new AdmissionHandler(
                     ResourceType.VIRTUAL_MACHINE,
-                    new VmMutator(cluster, kubevirt),
+                    new VmMutator(cluster, kubevirt, nativeRebootPolicy),
                     reader,
                     ReviewWriter.PLAIN)),
             new Webhook(

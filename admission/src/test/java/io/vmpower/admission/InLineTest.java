@@ -11,8 +11,10 @@ import org.junit.jupiter.api.Test;
 
 /** The controller's check of stored VMs, with the webhook's rules. */
 class InLineTest {
-  final VmMutator vms =
-      new VmMutator(ClusterView.fixed(Map.of("team-d", "AlwaysOff")), KubeVirtAccounts.DEFAULT);
+  static final ClusterView CLUSTER = ClusterView.fixed(Map.of("team-d", "AlwaysOff"));
+
+  /** What the controller checks stored VMs with. */
+  final VmMutator vms = VmMutator.forStoredVms(CLUSTER, KubeVirtAccounts.DEFAULT);
 
   InLine.Result check(String namespace, ObjectNode vm) {
     return InLine.check(vms, namespace, "db", vm);
@@ -47,6 +49,37 @@ class InLineTest {
                             false)))
                 .object();
     assertThat(check("team-b", stored)).isInstanceOf(InLine.Consistent.class);
+  }
+
+  @Test
+  void theNativeRebootPolicyIsLeftToTheVmsOwnNextWrite() {
+    // stored by the webhook while KubeVirt's RebootPolicy gate was open
+    VmMutator openGate = new VmMutator(CLUSTER, KubeVirtAccounts.DEFAULT, () -> true);
+    ObjectNode stored =
+        (ObjectNode)
+            ((io.vmpower.api.admission.Verdict.Allow)
+                    openGate.review(
+                        new io.vmpower.api.admission.AdmissionInput(
+                            io.vmpower.api.admission.Operation.CREATE,
+                            "team-b",
+                            "db",
+                            vm("db", "Manual", "runStrategy: Manual"),
+                            null,
+                            false)))
+                .object();
+    assertThat(text(stored, "/spec/template/spec/domain/rebootPolicy")).isEqualTo("Terminate");
+    // the gate closed since: the webhook takes vmpower's Terminate back on the VM's next write...
+    VmMutator closedGate =
+        new VmMutator(CLUSTER, KubeVirtAccounts.DEFAULT, RebootPolicyGate.CLOSED);
+    assertThat(InLine.check(closedGate, "team-b", "db", stored))
+        .isInstanceOf(InLine.Misaligned.class);
+    // ...but the controller does not patch every stored VM for it
+    assertThat(check("team-b", stored)).isInstanceOf(InLine.Consistent.class);
+    // nor adds it to a VM stored while the gate was closed
+    ObjectNode without = stored.deepCopy();
+    ((ObjectNode) without.at("/spec/template/spec/domain")).remove("rebootPolicy");
+    ((ObjectNode) without.at("/metadata/annotations")).remove("vmpower.io/native-reboot-policy");
+    assertThat(check("team-b", without)).isInstanceOf(InLine.Consistent.class);
   }
 
   @Test

@@ -53,7 +53,7 @@ class VmMutatorFleetTest {
         }
       };
 
-  final VmMutator mutator = new VmMutator(CLUSTER, KUBEVIRT);
+  final VmMutator mutator = new VmMutator(CLUSTER, KUBEVIRT, RebootPolicyGate.CLOSED);
 
   Verdict create(String namespace, JsonNode vm) {
     return mutator.review(
@@ -141,7 +141,7 @@ class VmMutatorFleetTest {
     @Test
     void aDefaultOfUnlessStoppedManuallyOwesTheFirstStart() {
       Map<String, String> defaults = Map.of("team-a", "AlwaysOnUnlessStoppedManually");
-      VmMutator m = new VmMutator(ClusterView.fixed(defaults), KUBEVIRT);
+      VmMutator m = new VmMutator(ClusterView.fixed(defaults), KUBEVIRT, RebootPolicyGate.CLOSED);
       Verdict.Allow allow =
           allowed(
               m.review(
@@ -197,7 +197,7 @@ class VmMutatorFleetTest {
               return false;
             }
           };
-      VmMutator m = new VmMutator(loading, KUBEVIRT);
+      VmMutator m = new VmMutator(loading, KUBEVIRT, RebootPolicyGate.CLOSED);
       Verdict.Deny deny =
           denied(
               m.review(

@@ -54,7 +54,7 @@ final class Gatherer {
     this.waits = waits;
     this.clock = clock;
     this.webhookRules =
-        new VmMutator(
+        VmMutator.forStoredVms(
             new ClusterView() {
               @Override
               public NamespaceDefault namespaceDefault(String namespace) {

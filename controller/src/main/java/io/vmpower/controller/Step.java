@@ -1,6 +1,7 @@
 package io.vmpower.controller;
 
 import io.vmpower.admission.InLine;
+import io.vmpower.api.power.RestartLoop;
 import io.vmpower.controller.PowerPolicy.PodEnd;
 import java.time.Duration;
 import java.time.Instant;
@@ -38,15 +39,18 @@ sealed interface Step {
    * The VM stays stopped: Event, then the record {@code Done}/{@code None} (guarded by the VM's
    * resourceVersion), so that the decision is neither repeated nor its Event written twice.
    *
-   * @param end what the decision was based on
+   * @param end what the decision was based on (null: not a pod's end)
+   * @param loop the restart-loop state the record carries on (given up, for a give-up)
    */
-  record Stay(String vmiUid, Outcome outcome, PodEnd end) implements Step {}
+  record Stay(String vmiUid, Outcome outcome, PodEnd end, RestartLoop loop) implements Step {}
 
   /**
    * Claim the start: the record {@code Starting}, guarded by the VM's resourceVersion, so that only
    * one actor starts for this VMI.
+   *
+   * @param loop the restart-loop state with this restart counted, and its backoff if it waits
    */
-  record Claim(String vmiUid, Outcome outcome, PodEnd end) implements Step {}
+  record Claim(String vmiUid, Outcome outcome, PodEnd end, RestartLoop loop) implements Step {}
 
   /** Start the claimed VM through virt-api, then Event and confirm ({@code Starting → Done}). */
   record Start(PowerEventRecord claim, Outcome outcome) implements Step {}
@@ -84,4 +88,24 @@ sealed interface Step {
    * @param endedVmiUid that VMI, or null
    */
   record LeaveMaintenance(String endedVmiUid) implements Step {}
+
+  // ---- restart-loop protection (RestartRules, RestartActions) ----------------------------------
+
+  /** The claimed restart waits for its backoff: look again after {@code left}. */
+  record WaitForBackoff(String vmiUid, Instant until, Duration left) implements Step {}
+
+  /**
+   * A start or stop by someone else came before the claimed restart, which had not been sent (its
+   * backoff was still running): Event, and the claim completed without an action.
+   */
+  record DropClaim(PowerEventRecord claim, Outcome outcome) implements Step {}
+
+  /** A user started a VM the controller had given up on: the give-up cleared, with an Event. */
+  record ClearGiveUp(PowerEventRecord record, String newVmiUid) implements Step {}
+
+  /**
+   * The VM's record is unreadable and no ended VMI waits for a decision: rewrite it as an empty
+   * record, with an Event saying what was wrong.
+   */
+  record RepairRecord(String problem) implements Step {}
 }

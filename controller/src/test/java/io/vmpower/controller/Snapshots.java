@@ -75,6 +75,8 @@ final class Snapshots {
     private Optional<Step.Claim> claimed = Optional.empty();
     private Optional<Instant> waitingSince = Optional.empty();
     private VmSnapshot.Upkeep upkeep = VmSnapshot.Upkeep.NONE;
+    private Instant now = NOW;
+    private Optional<String> recordProblem = Optional.empty();
 
     private Builder(String policy) {
       this.policy = policy;
@@ -140,6 +142,23 @@ final class Snapshots {
       return this;
     }
 
+    Builder now(Instant at) {
+      now = at;
+      return this;
+    }
+
+    /** A record annotation that does not read ({@code why}). */
+    Builder unreadableRecord(String why) {
+      recordProblem = Optional.of(why);
+      return this;
+    }
+
+    /** The VMI as given, with all its facts. */
+    Builder vmi(Vmi v) {
+      vmi = v;
+      return this;
+    }
+
     Builder waitingSince(Instant at) {
       waitingSince = Optional.of(at);
       return this;
@@ -158,6 +177,7 @@ final class Snapshots {
                   stateChangeRequests,
                   startPending,
                   Optional.ofNullable(record),
+                  recordProblem,
                   upkeep)
               : null;
       return new VmSnapshot(
@@ -170,7 +190,7 @@ final class Snapshots {
           freshVmi,
           claimed,
           waitingSince,
-          NOW);
+          now);
     }
 
     Step decide() {

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.fabric8.zjsonpatch.JsonPatch;
 import io.vmpower.admission.AdmissionHandler;
 import io.vmpower.admission.ClusterView;
+import io.vmpower.admission.RebootPolicyGate;
 import io.vmpower.admission.Webhook;
 import io.vmpower.admission.Webhooks;
 import io.vmpower.api.KubeVirtAccounts;
@@ -115,7 +116,8 @@ public final class PreviewCommand implements Callable<Integer> {
       }
       cluster = ClusterView.sameDefault(defaultRunPolicy);
     }
-    Webhooks webhooks = Webhooks.create(MAX_BYTES, cluster, KubeVirtAccounts.DEFAULT);
+    Webhooks webhooks =
+        Webhooks.create(MAX_BYTES, cluster, KubeVirtAccounts.DEFAULT, RebootPolicyGate.CLOSED);
     List<JsonNode> results = new ArrayList<>();
     boolean denied = false;
     int index = 0;

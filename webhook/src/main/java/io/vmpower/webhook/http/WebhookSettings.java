@@ -17,16 +17,29 @@ import org.springframework.util.unit.DataSize;
  * @param kubevirtNamespace the namespace KubeVirt is installed in ({@code openshift-cnv} on
  *     OpenShift Virtualization): the VM webhook knows KubeVirt's own runStrategy writes by the
  *     ServiceAccounts there
+ * @param nativeRebootPolicy whether managed VMs get KubeVirt's {@code rebootPolicy: Terminate}
+ *     where its {@code RebootPolicy} feature gate is on ({@code if-supported}), or never ({@code
+ *     never}, the default: under {@code Terminate} libvirt turns {@code virtctl soft-reboot} into a
+ *     power-off, README "Native reboot policy")
  */
 @ConfigurationProperties("vmpower.webhook")
 public record WebhookSettings(
     @DefaultValue("true") boolean enabled,
     @DefaultValue("7MB") DataSize maxRequestSize,
     @DefaultValue("10s") Duration requestBodyTimeout,
-    @DefaultValue(KubeVirtAccounts.DEFAULT_NAMESPACE) String kubevirtNamespace) {
+    @DefaultValue(KubeVirtAccounts.DEFAULT_NAMESPACE) String kubevirtNamespace,
+    @DefaultValue("never") NativeRebootPolicy nativeRebootPolicy) {
 
   public KubeVirtAccounts kubevirt() {
     return new KubeVirtAccounts(kubevirtNamespace);
+  }
+
+  /** {@code vmpower.webhook.native-reboot-policy}. */
+  public enum NativeRebootPolicy {
+    /** Never set {@code rebootPolicy}; take back a {@code Terminate} vmpower set. */
+    NEVER,
+    /** {@code Terminate} on managed VMs while KubeVirt's {@code RebootPolicy} gate is on. */
+    IF_SUPPORTED
   }
 
   public int maxRequestBytes() {
