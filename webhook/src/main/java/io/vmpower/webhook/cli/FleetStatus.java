@@ -1,7 +1,5 @@
 package io.vmpower.webhook.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -9,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.vmpower.api.Keys;
 import io.vmpower.api.ResourceType;
 import io.vmpower.api.RunPolicy;
+import io.vmpower.api.power.LastPowerEvent;
 import io.vmpower.api.status.Maintenance;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -29,8 +27,6 @@ import java.util.function.Function;
  */
 final class FleetStatus {
   private FleetStatus() {}
-
-  private static final JsonMapper JSON = JsonMapper.builder().build();
 
   /** A state that needs someone's attention: the command's exit code says so. */
   static final List<String> ATTENTION = List.of(State.GAVE_UP, State.NO_MONITOR);
@@ -68,7 +64,7 @@ final class FleetStatus {
       String policy,
       String runStrategy,
       String phase,
-      Optional<PowerRecord> lastEvent,
+      Optional<LastPowerEvent> lastEvent,
       Map<String, Long> restarts,
       boolean maintenance,
       String maintenanceReason,
@@ -82,63 +78,6 @@ final class FleetStatus {
 
     long restartsTotal() {
       return restarts.values().stream().mapToLong(Long::longValue).sum();
-    }
-  }
-
-  /**
-   * What the status shows of the controller's record ({@code vmpower.io/last-power-event}): the
-   * last power event, and the restart-loop state issue 14 keeps in the same record (restarts by
-   * reason, backoff, give-up), read leniently from the JSON as issue 14's {@code LastPowerEvent}
-   * writes it.
-   *
-   * @param backoffUntil empty unless a restart waits for its backoff
-   * @param gaveUp empty unless the controller gave up restarting the VM
-   */
-  record PowerRecord(
-      String vmiUid,
-      String reason,
-      String action,
-      String state,
-      String time,
-      Map<String, Long> restarts,
-      String backoffUntil,
-      String gaveUp) {
-
-    boolean done() {
-      return "Done".equals(state);
-    }
-
-    static Optional<PowerRecord> parse(String text) {
-      if (text == null || text.isBlank() || text.length() > 16 * 1024) {
-        return Optional.empty();
-      }
-      try {
-        JsonNode node = JSON.readTree(text);
-        if (node == null || !node.isObject() || !node.path("vmiUid").isTextual()) {
-          return Optional.empty();
-        }
-        Map<String, Long> restarts = new TreeMap<>();
-        node.path("restarts")
-            .properties()
-            .forEach(
-                e -> {
-                  if (e.getValue().canConvertToLong() && e.getValue().longValue() >= 0) {
-                    restarts.put(e.getKey(), e.getValue().longValue());
-                  }
-                });
-        return Optional.of(
-            new PowerRecord(
-                node.path("vmiUid").asText(),
-                node.path("reason").asText(""),
-                node.path("action").asText(""),
-                node.path("state").asText("Done"),
-                node.path("time").asText(""),
-                java.util.Collections.unmodifiableMap(restarts),
-                node.path("backoffUntil").asText(""),
-                node.path("gaveUp").asText("")));
-      } catch (Exception e) {
-        return Optional.empty();
-      }
     }
   }
 
@@ -189,7 +128,9 @@ final class FleetStatus {
       List<String> unmonitored,
       boolean notEnabled,
       Instant now) {
-    Optional<PowerRecord> last = PowerRecord.parse(annotation(vm, Keys.LAST_POWER_EVENT));
+    // Read as the controller reads it; an unreadable record shows as none (the controller reports
+    // it).
+    Optional<LastPowerEvent> last = LastPowerEvent.parse(annotation(vm, Keys.LAST_POWER_EVENT));
     boolean maintenance = Maintenance.isOn(annotation(vm, Keys.MAINTENANCE));
     List<String> states = new ArrayList<>();
     if (notEnabled) {
@@ -204,13 +145,14 @@ final class FleetStatus {
     if (annotation(vm, Keys.START_PENDING) != null) {
       states.add(State.START_PENDING);
     }
-    if (last.filter(e -> !e.done()).isPresent()) {
+    if (last.filter(e -> !e.isDone()).isPresent()) {
       boolean waiting =
-          last.filter(e -> !e.backoffUntil().isEmpty() && isAfter(e.backoffUntil(), now))
+          last.flatMap(e -> e.loop().backoffUntil())
+              .filter(until -> until.isAfter(now))
               .isPresent();
       states.add(waiting ? State.BACKOFF : State.STARTING);
     }
-    if (last.filter(e -> e.done() && !e.gaveUp().isEmpty()).isPresent()) {
+    if (last.filter(e -> e.isDone() && e.loop().hasGivenUp()).isPresent()) {
       states.add(State.GAVE_UP);
     }
     if (!unmonitored.isEmpty()) {
@@ -229,7 +171,7 @@ final class FleetStatus {
         strategy instanceof String s ? s : running != null ? "running=" + running : "",
         phase instanceof String p ? p : "",
         last,
-        last.map(PowerRecord::restarts).orElse(Map.of()),
+        last.map(e -> e.loop().restarts()).orElse(Map.of()),
         maintenance,
         orEmpty(annotation(vm, Keys.MAINTENANCE_REASON)),
         orEmpty(annotation(vm, Keys.MAINTENANCE_SINCE)),
@@ -253,14 +195,6 @@ final class FleetStatus {
       return seconds / 86400 + "d";
     } catch (RuntimeException e) {
       return "";
-    }
-  }
-
-  private static boolean isAfter(String time, Instant now) {
-    try {
-      return Instant.parse(time).isAfter(now);
-    } catch (RuntimeException e) {
-      return false;
     }
   }
 

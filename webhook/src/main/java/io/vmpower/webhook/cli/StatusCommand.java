@@ -245,11 +245,11 @@ public final class StatusCommand implements Callable<Integer> {
             .put("state", e.state())
             .put("time", e.time());
         ObjectNode lastEvent = (ObjectNode) item.get("lastEvent");
-        if (!e.backoffUntil().isEmpty()) {
-          lastEvent.put("backoffUntil", e.backoffUntil());
+        if (e.loop().backoffUntil().isPresent()) {
+          lastEvent.put("backoffUntil", e.loop().backoffUntil().get().toString());
         }
-        if (!e.gaveUp().isEmpty()) {
-          lastEvent.put("gaveUp", e.gaveUp());
+        if (e.loop().gaveUp().isPresent()) {
+          lastEvent.put("gaveUp", e.loop().gaveUp().get().toString());
         }
       } else {
         item.putNull("lastEvent");
