@@ -36,7 +36,11 @@ public final class AdmissionHandler {
   /** What was answered: the HTTP status and body, and a summary for logs and metrics. */
   public record Result(int httpStatus, byte[] body, Summary summary) {}
 
-  /** One review as it appears in the logs. Empty strings where the request did not say. */
+  /**
+   * One review as it appears in the logs. Empty strings where the request did not say.
+   *
+   * @param denialCause the denial's cause ({@link Verdict.Deny#cause()}), empty unless denied
+   */
   public record Summary(
       String uid,
       String kind,
@@ -47,7 +51,8 @@ public final class AdmissionHandler {
       String decision,
       int patchOperations,
       List<String> warnings,
-      String message) {}
+      String message,
+      String denialCause) {}
 
   public Result handle(byte[] body) {
     ReviewRequest request;
@@ -119,6 +124,7 @@ public final class AdmissionHandler {
     int operations = 0;
     List<String> warnings = List.of();
     String message = "";
+    String cause = "";
     byte[] patch = null;
     Verdict.Deny denied = null;
     if (verdict instanceof Verdict.Allow allow) {
@@ -131,6 +137,7 @@ public final class AdmissionHandler {
     } else if (verdict instanceof Verdict.Deny deny) {
       denied = deny;
       message = deny.message();
+      cause = deny.cause();
     }
     var summary =
         new Summary(
@@ -143,13 +150,15 @@ public final class AdmissionHandler {
             verdict.decision(),
             operations,
             warnings,
-            message);
+            message,
+            cause);
     return new Result(200, ReviewWriter.review(request.uid(), patch, warnings, denied), summary);
   }
 
   /** A 4xx with a Kubernetes {@code Status} body: the request was not a review we can answer. */
   public static Result rejected(BadReviewException e) {
-    var summary = new Summary("", "", "", "", "", false, "rejected", 0, List.of(), e.getMessage());
+    var summary =
+        new Summary("", "", "", "", "", false, "rejected", 0, List.of(), e.getMessage(), "");
     return new Result(e.status(), ReviewWriter.status(e), summary);
   }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.vmpower.api.admission.Operation;
+import io.vmpower.api.admission.RequestUser;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -16,7 +17,9 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Reads an AdmissionReview body into a {@link ReviewRequest}, or says precisely what is wrong with
@@ -118,7 +121,39 @@ public final class ReviewReader {
         name,
         dryRun != null && dryRun.booleanValue(),
         object,
-        oldObject);
+        oldObject,
+        user(request));
+  }
+
+  /**
+   * {@code request.userInfo}: the name and groups of who made the request (absent fields are
+   * empty). Only names and groups are read; extra and uid are of no use to a decision.
+   */
+  private static RequestUser user(JsonNode request) throws BadReviewException {
+    JsonNode info = request.get("userInfo");
+    if (info == null || info.isNull()) {
+      return RequestUser.UNKNOWN;
+    }
+    if (!info.isObject()) {
+      throw BadReviewException.badRequest("request.userInfo must be an object, got " + type(info));
+    }
+    String username = text(info, "username", "request.userInfo.username");
+    JsonNode groups = info.get("groups");
+    List<String> names = new ArrayList<>();
+    if (groups != null && !groups.isNull()) {
+      if (!groups.isArray()) {
+        throw BadReviewException.badRequest(
+            "request.userInfo.groups must be an array, got " + type(groups));
+      }
+      for (JsonNode group : groups) {
+        if (!group.isTextual()) {
+          throw BadReviewException.badRequest(
+              "request.userInfo.groups must hold strings, got " + type(group));
+        }
+        names.add(group.textValue());
+      }
+    }
+    return new RequestUser(username, names);
   }
 
   /** Exactly one of the names Kubernetes sends (case matters, as everywhere in Kubernetes). */

@@ -3,6 +3,7 @@ package io.vmpower.admission;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vmpower.api.admission.AdmissionInput;
 import io.vmpower.api.admission.Operation;
+import io.vmpower.api.admission.RequestUser;
 
 /**
  * The fields of an {@code admission.k8s.io/v1} AdmissionRequest that vmpower reads, checked for
@@ -10,6 +11,7 @@ import io.vmpower.api.admission.Operation;
  *
  * @param kind {@code request.kind.kind}, e.g. {@code VirtualMachine}
  * @param subResource empty for the main resource
+ * @param user {@code request.userInfo}
  */
 public record ReviewRequest(
     String uid,
@@ -22,9 +24,10 @@ public record ReviewRequest(
     String name,
     boolean dryRun,
     JsonNode object,
-    JsonNode oldObject) {
+    JsonNode oldObject,
+    RequestUser user) {
 
   public AdmissionInput toInput() {
-    return new AdmissionInput(operation, namespace, name, object, oldObject, dryRun);
+    return new AdmissionInput(operation, namespace, name, object, oldObject, dryRun, user);
   }
 }

@@ -1,5 +1,6 @@
 package io.vmpower.admission;
 
+import io.vmpower.api.KubeVirtAccounts;
 import io.vmpower.api.ResourceType;
 import io.vmpower.injector.PodMutator;
 import java.util.List;
@@ -21,16 +22,26 @@ public final class Webhooks {
     this.all = List.copyOf(all);
   }
 
-  /** The webhooks, each reading reviews of up to {@code maxRequestBytes}. */
+  /**
+   * The webhooks without a cluster (no namespace defaults, KubeVirt in its upstream namespace),
+   * each reading reviews of up to {@code maxRequestBytes}.
+   */
   public static Webhooks create(int maxRequestBytes) {
-    return create(maxRequestBytes, RebootPolicyGate.CLOSED);
+    return create(
+        maxRequestBytes, ClusterView.NONE, KubeVirtAccounts.DEFAULT, RebootPolicyGate.CLOSED);
   }
 
   /**
-   * The webhooks; managed VMs get the native reboot policy while {@code nativeRebootPolicy} is
-   * open.
+   * The webhooks, each reading reviews of up to {@code maxRequestBytes}; the VM webhook takes
+   * namespace defaults and restores from {@code cluster}, knows KubeVirt's own writes by {@code
+   * kubevirt}'s users, and gives managed VMs the native reboot policy while {@code
+   * nativeRebootPolicy} is open.
    */
-  public static Webhooks create(int maxRequestBytes, RebootPolicyGate nativeRebootPolicy) {
+  public static Webhooks create(
+      int maxRequestBytes,
+      ClusterView cluster,
+      KubeVirtAccounts kubevirt,
+      RebootPolicyGate nativeRebootPolicy) {
     ReviewReader reader = new ReviewReader(maxRequestBytes);
     PodMutator pods = PodMutator.withBundledMonitor();
     return new Webhooks(
@@ -39,7 +50,7 @@ public final class Webhooks {
                 VIRTUAL_MACHINES,
                 new AdmissionHandler(
                     ResourceType.VIRTUAL_MACHINE,
-                    new VmMutator(nativeRebootPolicy),
+                    new VmMutator(cluster, kubevirt, nativeRebootPolicy),
                     reader,
                     ReviewWriter.PLAIN)),
             new Webhook(

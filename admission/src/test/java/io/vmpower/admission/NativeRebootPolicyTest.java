@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vmpower.api.KubeVirtAccounts;
 import io.vmpower.api.admission.AdmissionInput;
 import io.vmpower.api.admission.Operation;
 import io.vmpower.api.admission.Verdict;
@@ -24,7 +25,7 @@ class NativeRebootPolicyTest {
 
   private static Verdict.Allow review(boolean open, JsonNode oldVm, JsonNode vm) {
     Verdict v =
-        new VmMutator(() -> open)
+        new VmMutator(ClusterView.NONE, KubeVirtAccounts.DEFAULT, () -> open)
             .review(
                 new AdmissionInput(
                     oldVm == null ? Operation.CREATE : Operation.UPDATE,
@@ -122,6 +123,7 @@ class NativeRebootPolicyTest {
   void aVmAlreadyInLineIsUnchanged() {
     ObjectNode set = withRebootPolicy(vm("db", "Manual", "runStrategy: Manual"), "Terminate", true);
     ((ObjectNode) set.at("/spec/template/metadata/labels")).put("vmpower.io/run-policy", "Manual");
+    ((ObjectNode) set.at("/metadata/labels")).put("vmpower.io/run-policy", "Manual");
     Verdict.Allow allow = review(true, set, set.deepCopy());
     assertThat(allow.decision()).isEqualTo("unchanged");
   }

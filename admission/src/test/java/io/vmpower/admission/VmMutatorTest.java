@@ -71,6 +71,8 @@ class VmMutatorTest {
       ((ObjectNode) expected.get("spec")).put("runStrategy", "Always");
       ((ObjectNode) expected.at("/spec/template/metadata/labels"))
           .put("vmpower.io/run-policy", "AlwaysOn");
+      // issue 15: the VM itself carries the policy label too
+      ((ObjectNode) expected.at("/metadata/labels")).put("vmpower.io/run-policy", "AlwaysOn");
       assertThat(allow.object()).isEqualTo(expected);
       assertThat(allow.warnings()).isEmpty();
     }
@@ -79,6 +81,7 @@ class VmMutatorTest {
     void consistentVmIsUnchanged() {
       ObjectNode vm = vm("db", "Manual", "runStrategy: Manual");
       ((ObjectNode) vm.at("/spec/template/metadata/labels")).put("vmpower.io/run-policy", "Manual");
+      ((ObjectNode) vm.at("/metadata/labels")).put("vmpower.io/run-policy", "Manual");
       Verdict.Allow allow = allowed(create(vm));
       assertThat(allow.object()).isEqualTo(vm);
       assertThat(allow.decision()).isEqualTo("unchanged");
@@ -193,7 +196,9 @@ class VmMutatorTest {
           .isEqualTo(
               "VirtualMachine team-a/db has run policy AlwaysOn, which keeps spec.runStrategy:"
                   + " Always; refusing spec.runStrategy: Halted. To stop it, change its policy"
-                  + " first, e.g. kubectl annotate vm NAME --overwrite vmpower.io/run-policy=Manual");
+                  + " first, e.g. kubectl annotate vm NAME --overwrite vmpower.io/run-policy=Manual;"
+                  + " or suspend vmpower for it (maintenance): kubectl annotate vm NAME"
+                  + " vmpower.io/maintenance=true");
     }
 
     @Test

@@ -23,7 +23,21 @@ public record ResourceType(String group, String version, String kind, String plu
   public static final ResourceType VIRTUAL_MACHINE_INSTANCE =
       new ResourceType(KUBEVIRT_GROUP, "v1", "VirtualMachineInstance", "virtualmachineinstances");
 
+  /** KubeVirt's snapshot API group (VirtualMachineSnapshot, VirtualMachineRestore). */
+  public static final String KUBEVIRT_SNAPSHOT_GROUP = "snapshot.kubevirt.io";
+
+  /**
+   * A restore of a VM from a snapshot; with {@code targetReadinessPolicy: StopTarget} KubeVirt
+   * stops the running target through virt-api first (v1beta1: served by KubeVirt 1.2 to 1.9).
+   */
+  public static final ResourceType VIRTUAL_MACHINE_RESTORE =
+      new ResourceType(
+          KUBEVIRT_SNAPSHOT_GROUP, "v1beta1", "VirtualMachineRestore", "virtualmachinerestores");
+
   public static final ResourceType POD = new ResourceType("", "v1", "Pod", "pods");
+
+  public static final ResourceType NAMESPACE =
+      new ResourceType("", "v1", "Namespace", "namespaces");
 
   /** The KubeVirt CR (virt-operator's): read for its feature gates and version. */
   public static final ResourceType KUBEVIRT =

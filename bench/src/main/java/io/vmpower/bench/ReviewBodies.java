@@ -31,7 +31,10 @@ public final class ReviewBodies {
     }
   }
 
-  /** A VM CREATE with a run policy and {@code spec.running}: mutated (patch of 4 operations). */
+  /**
+   * A VM CREATE with a run policy and {@code spec.running}: mutated (patch of 5 operations; 4
+   * before issue 15 added the VM's own policy label).
+   */
   public static byte[] vmCreate(Size size, String uid) {
     return bytes(review(uid, "kubevirt.io", "VirtualMachine", "CREATE", vm(size, true), null));
   }
@@ -181,6 +184,9 @@ public final class ReviewBodies {
     metadata.put("name", name).put("namespace", NS);
     ObjectNode labels = metadata.putObject("labels");
     labels.put("app", "db").put("team", "a").put("app.kubernetes.io/part-of", "billing");
+    if (!withRunning) {
+      labels.put("vmpower.io/run-policy", "Manual"); // as the webhook stores it (issue 15)
+    }
     ObjectNode annotations = metadata.putObject("annotations");
     annotations.put("vmpower.io/run-policy", "Manual");
     for (int i = 0; i < size.annotations - 2; i++) {

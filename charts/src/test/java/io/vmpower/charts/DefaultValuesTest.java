@@ -208,6 +208,9 @@ class DefaultValuesTest {
             "core/namespaces:get",
             "core/namespaces:list",
             "core/namespaces:watch",
+            // issue 15: the VM webhook's caches (namespace defaults, restores under way)
+            "snapshot.kubevirt.io/virtualmachinerestores:list",
+            "snapshot.kubevirt.io/virtualmachinerestores:watch",
             "core/events:create",
             "core/events:patch",
             "events.k8s.io/events:create",
@@ -428,6 +431,7 @@ class DefaultValuesTest {
             entry("VMPOWER_TLS_SERVICENAME", "vmpower"),
             entry("VMPOWER_TLS_NAMESPACE", "fieldRef:metadata.namespace"),
             entry("VMPOWER_WEBHOOK_ENABLED", "true"),
+            entry("VMPOWER_WEBHOOK_KUBEVIRTNAMESPACE", "kubevirt"),
             entry("VMPOWER_WEBHOOK_NATIVEREBOOTPOLICY", "never"),
             entry("VMPOWER_CONTROLLER_ENABLED", "true"),
             entry("VMPOWER_CONTROLLER_LEASENAME", "vmpower-controller"),

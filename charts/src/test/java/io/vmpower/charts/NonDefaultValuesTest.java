@@ -290,8 +290,13 @@ class NonDefaultValuesTest {
     Rendered chart = Rendered.render(Map.of("controller.enabled", false));
 
     assertThat(chart.env()).containsEntry("VMPOWER_CONTROLLER_ENABLED", "false");
+    // the webhooks alone: their own configuration, and (issue 15) the caches of the VM webhook
     assertThat(Rbac.grants(chart.one(ClusterRole.class).getRules()))
-        .allMatch(g -> g.startsWith("admissionregistration.k8s.io/mutatingwebhookconfigurations:"));
+        .allMatch(
+            g ->
+                g.startsWith("admissionregistration.k8s.io/mutatingwebhookconfigurations:")
+                    || g.startsWith("core/namespaces:")
+                    || g.startsWith("snapshot.kubevirt.io/virtualmachinerestores:"));
     assertThat(Rbac.grants(chart.one(Role.class).getRules()))
         .allMatch(g -> g.startsWith("core/secrets"));
     ChartConsistency.assertConsistent(chart);

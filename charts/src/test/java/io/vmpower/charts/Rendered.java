@@ -48,6 +48,7 @@ final class Rendered {
   private static final Set<String> CUSTOM_KINDS =
       Set.of(
           "monitoring.coreos.com/v1/ServiceMonitor",
+          "monitoring.coreos.com/v1/PrometheusRule",
           "cert-manager.io/v1/Certificate",
           "cert-manager.io/v1/Issuer");
   private static final Pattern DOCUMENT_SEPARATOR = Pattern.compile("(?m)^---\\s*$");

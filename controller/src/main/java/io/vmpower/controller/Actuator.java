@@ -64,6 +64,7 @@ final class Actuator {
   private final BooleanSupplier leader;
   private final TerminationWaits waits;
   private final Clock clock;
+  private final UpkeepActions upkeep;
 
   /** Pods already reported as not injected (the Event name dedups across restarts as well). */
   private final Set<String> reportedPods = ConcurrentHashMap.newKeySet();
@@ -87,6 +88,7 @@ final class Actuator {
     this.leader = leader;
     this.waits = waits;
     this.clock = clock;
+    this.upkeep = new UpkeepActions(client, events, metrics, leader, clock);
     this.restarts = new RestartActions(this, events, metrics);
   }
 
@@ -124,6 +126,10 @@ final class Actuator {
     if (step instanceof Step.FirstStart first) {
       firstStart(s, first);
       return DONE;
+    }
+    if (UpkeepActions.handles(step)) {
+      upkeep.act(step, s);
+      return DONE; // the VM's update brings the key back
     }
     if (RestartActions.handles(step)) {
       return restarts.act(step, s);

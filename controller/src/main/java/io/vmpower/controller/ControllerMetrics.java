@@ -1,11 +1,13 @@
 package io.vmpower.controller;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vmpower.api.RunPolicy;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntSupplier;
 
 /** The controller's Micrometer meters; names are listed in controller/README.md. */
@@ -17,10 +19,17 @@ final class ControllerMetrics {
   static final String ERRORS = "vmpower.controller.errors";
   static final String NOT_INJECTED = "vmpower.controller.pods.not.injected";
   static final String LEADER = "vmpower.controller.leader";
+  static final String VMS = "vmpower.controller.vms";
+  static final String VMS_IN_MAINTENANCE = "vmpower.controller.vms.maintenance";
+  static final String UNMONITORED_LAUNCHERS = "vmpower.controller.launchers.unmonitored";
+  static final String INVALID_DEFAULTS = "vmpower.controller.namespaces.default.invalid";
+  static final String BROUGHT_IN_LINE = "vmpower.controller.brought.in.line";
+  static final String MAINTENANCE = "vmpower.controller.maintenance";
 
   private final MeterRegistry registry;
   private final AtomicInteger leader = new AtomicInteger();
   private volatile IntSupplier queueDepth = () -> 0;
+  private final AtomicReference<FleetCensus> census = new AtomicReference<>(FleetCensus.EMPTY);
   private final RestartLoopMetrics restartLoops;
 
   ControllerMetrics(MeterRegistry registry) {
@@ -28,6 +37,29 @@ final class ControllerMetrics {
     this.restartLoops = new RestartLoopMetrics(registry);
     registry.gauge(LEADER, leader);
     registry.gauge(QUEUE_DEPTH, this, m -> m.queueDepth.getAsInt());
+    // The fleet, as counted by the leader from its caches (FleetCensus); 0 on a standby.
+    for (RunPolicy policy : RunPolicy.values()) {
+      Gauge.builder(VMS, census, c -> c.get().vms().get(policy))
+          .description("Managed VMs by run policy (leader only)")
+          .tag("policy", policy.value())
+          .register(registry);
+      Gauge.builder(VMS_IN_MAINTENANCE, census, c -> c.get().inMaintenance().get(policy))
+          .description("Managed VMs in maintenance, by run policy (leader only)")
+          .tag("policy", policy.value())
+          .register(registry);
+    }
+    Gauge.builder(UNMONITORED_LAUNCHERS, census, c -> c.get().unmonitoredLaunchers())
+        .description(
+            "Running virt-launcher pods of managed VMs without the domain monitor (leader only)")
+        .register(registry);
+    Gauge.builder(INVALID_DEFAULTS, census, c -> c.get().invalidNamespaceDefaults())
+        .description(
+            "Enabled namespaces whose vmpower.io/default-run-policy is no run policy (leader only)")
+        .register(registry);
+  }
+
+  void census(FleetCensus counted) {
+    census.set(counted);
   }
 
   void queue(IntSupplier depth) {
@@ -76,6 +108,25 @@ final class ControllerMetrics {
     Counter.builder(ERRORS)
         .description("Errors, by operation")
         .tag("operation", operation)
+        .register(registry)
+        .increment();
+  }
+
+  /** A VM brought in line with the webhook's rules: {@code policy} or only {@code labels}. */
+  void broughtInLine(String policy, String kind) {
+    Counter.builder(BROUGHT_IN_LINE)
+        .description("VMs brought in line with the VM webhook's rules, by policy and kind")
+        .tag("policy", policy)
+        .tag("kind", kind)
+        .register(registry)
+        .increment();
+  }
+
+  /** A VM entered ({@code started}) or left ({@code ended}) maintenance. */
+  void maintenance(String transition) {
+    Counter.builder(MAINTENANCE)
+        .description("VMs seen entering or leaving maintenance")
+        .tag("transition", transition)
         .register(registry)
         .increment();
   }

@@ -25,6 +25,8 @@ import java.util.UUID;
  * @param podTerminationWait how long to wait for the compute container's termination message after
  *     the VMI went final before deciding without it
  * @param requestTimeout timeout of one start request to virt-api
+ * @param censusPeriod how often the leader counts the fleet for its gauges ({@code
+ *     vmpower_controller_vms} and the others of {@link FleetCensus}), from its caches
  * @param restartBackoffBase the delay before the second restart of a VM that keeps stopping after
  *     short runs (the first is immediate), doubling from there (CrashLoopBackOff's 10 s)
  * @param restartBackoffMax the longest such delay (CrashLoopBackOff's and KubeVirt's 5 min)
@@ -47,6 +49,7 @@ public record ControllerSettings(
     Duration resyncPeriod,
     Duration podTerminationWait,
     Duration requestTimeout,
+    Duration censusPeriod,
     Duration restartBackoffBase,
     Duration restartBackoffMax,
     Duration restartBackoffReset,
@@ -71,6 +74,7 @@ public record ControllerSettings(
     resyncPeriod = or(resyncPeriod, Duration.ofMinutes(10));
     podTerminationWait = or(podTerminationWait, Duration.ofMinutes(2));
     requestTimeout = or(requestTimeout, Duration.ofSeconds(30));
+    censusPeriod = or(censusPeriod, Duration.ofSeconds(15));
     RestartLoops.Limits d = RestartLoops.Limits.DEFAULTS;
     restartBackoffBase = or(restartBackoffBase, d.base());
     restartBackoffMax = or(restartBackoffMax, d.max());
@@ -139,6 +143,7 @@ public record ControllerSettings(
         .resyncPeriod(resyncPeriod)
         .podTerminationWait(podTerminationWait)
         .requestTimeout(requestTimeout)
+        .censusPeriod(censusPeriod)
         .restartBackoffBase(restartBackoffBase)
         .restartBackoffMax(restartBackoffMax)
         .restartBackoffReset(restartBackoffReset)
@@ -169,6 +174,7 @@ public record ControllerSettings(
     private Duration resyncPeriod;
     private Duration podTerminationWait;
     private Duration requestTimeout;
+    private Duration censusPeriod;
     private Duration restartBackoffBase;
     private Duration restartBackoffMax;
     private Duration restartBackoffReset;
@@ -237,6 +243,11 @@ public record ControllerSettings(
       return this;
     }
 
+    public Builder censusPeriod(Duration v) {
+      censusPeriod = v;
+      return this;
+    }
+
     public Builder restartBackoffBase(Duration v) {
       restartBackoffBase = v;
       return this;
@@ -276,6 +287,7 @@ public record ControllerSettings(
           resyncPeriod,
           podTerminationWait,
           requestTimeout,
+          censusPeriod,
           restartBackoffBase,
           restartBackoffMax,
           restartBackoffReset,

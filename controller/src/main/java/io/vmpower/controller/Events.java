@@ -16,9 +16,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Kubernetes Events on VMs, shown by {@code kubectl describe vm}. An Event about one power event
- * gets a name derived from the VM and that event, so writing it twice (after a restart, or by two
- * leaders in a hand-over) yields one Event: the second create answers AlreadyExists.
+ * Kubernetes Events on VMs, shown by {@code kubectl describe vm} (and on namespaces). An Event
+ * about one power event gets a name derived from the VM and that event, so writing it twice (after
+ * a restart, or by two leaders in a hand-over) yields one Event: the second create answers
+ * AlreadyExists.
  */
 final class Events {
   static final String COMPONENT = "vmpower-controller";
@@ -51,8 +52,36 @@ final class Events {
    * Returns false (logged and counted) when it could not be written.
    */
   boolean emit(Vm vm, String dedupKey, EventReason reason, String message) {
-    String ns = vm.namespace();
-    String vmName = vm.name();
+    return emit(
+        vm.namespace(),
+        ResourceType.VIRTUAL_MACHINE,
+        vm.namespace(),
+        vm.name(),
+        vm.uid(),
+        dedupKey,
+        reason,
+        message);
+  }
+
+  /**
+   * An Event on a Namespace, written into that namespace (where its users list Events); {@code
+   * dedupKey} as for VMs.
+   */
+  boolean emitOnNamespace(
+      String namespace, String uid, String dedupKey, EventReason reason, String message) {
+    return emit(
+        namespace, ResourceType.NAMESPACE, namespace, namespace, uid, dedupKey, reason, message);
+  }
+
+  private boolean emit(
+      String ns,
+      ResourceType type,
+      String objectNamespace,
+      String objectName,
+      String objectUid,
+      String dedupKey,
+      EventReason reason,
+      String message) {
     String now = clock.instant().toString();
     EventBuilder event =
         new EventBuilder()
@@ -60,11 +89,11 @@ final class Events {
             .withNamespace(ns)
             .endMetadata()
             .withNewInvolvedObject()
-            .withApiVersion(ResourceType.VIRTUAL_MACHINE.apiVersion())
-            .withKind(ResourceType.VIRTUAL_MACHINE.kind())
-            .withNamespace(ns)
-            .withName(vmName)
-            .withUid(vm.uid())
+            .withApiVersion(type.apiVersion())
+            .withKind(type.kind())
+            .withNamespace(objectNamespace)
+            .withName(objectName)
+            .withUid(objectUid)
             .endInvolvedObject()
             .withReason(reason.name())
             .withMessage(message)
@@ -78,36 +107,31 @@ final class Events {
             .withLastTimestamp(now)
             .withCount(1);
     if (dedupKey == null) {
-      event.editMetadata().withGenerateName(prefix(vmName)).endMetadata();
+      event.editMetadata().withGenerateName(prefix(objectName)).endMetadata();
     } else {
       event
           .editMetadata()
-          .withName(prefix(vmName) + hash(vm.uid() + "/" + dedupKey + "/" + reason))
+          .withName(prefix(objectName) + hash(objectUid + "/" + dedupKey + "/" + reason))
           .endMetadata();
     }
     Event built = event.build();
+    String what = type.kind() + " " + (type == ResourceType.NAMESPACE ? "" : ns + "/") + objectName;
     try {
       client.v1().events().inNamespace(ns).resource(built).create();
-      log.info(
-          "event on VirtualMachine {}/{}: {} {}: {}", ns, vmName, reason.type(), reason, message);
+      log.info("event on {}: {} {}: {}", what, reason.type(), reason, message);
       return true;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409) {
         return true; // this very Event exists: written before a restart or by the previous leader
       }
       metrics.error("event");
-      log.warn(
-          "could not record event {} on VirtualMachine {}/{}: {}",
-          reason,
-          ns,
-          vmName,
-          e.getMessage());
+      log.warn("could not record event {} on {}: {}", reason, what, e.getMessage());
       return false;
     }
   }
 
-  private static String prefix(String vmName) {
-    String base = vmName.length() > 200 ? vmName.substring(0, 200) : vmName;
+  private static String prefix(String objectName) {
+    String base = objectName.length() > 200 ? objectName.substring(0, 200) : objectName;
     return base + ".vmpower.";
   }
 

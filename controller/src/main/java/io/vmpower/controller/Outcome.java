@@ -49,7 +49,17 @@ record Outcome(boolean start, String reason, EventReason eventReason, String mes
     /** The start request failed; the controller keeps retrying. */
     StartFailed("Warning"),
     /** A running virt-launcher pod of a managed VM carries no domain monitor. */
-    PodNotInjected("Warning");
+    PodNotInjected("Warning"),
+    /** The VM as stored contradicted its policy; vmpower wrote what the VM webhook would have. */
+    BroughtInLine("Normal"),
+    /** The VM carries an annotation value the VM webhook refuses (an unknown policy). */
+    InvalidRunPolicy("Warning"),
+    /** {@code vmpower.io/maintenance=true}: vmpower is suspended for the VM. */
+    MaintenanceStarted("Normal"),
+    /** The maintenance annotation is gone: the policy applies again. */
+    MaintenanceEnded("Normal"),
+    /** On a Namespace: its {@code vmpower.io/default-run-policy} is no run policy. */
+    InvalidDefaultRunPolicy("Warning");
 
     private final String type;
 

@@ -18,7 +18,10 @@ import java.util.Optional;
  * or lets the next one look, in this order —
  *
  * <ol>
- *   <li>{@link #notOurs}: the namespace is not enabled, the VM is gone or unmanaged;
+ *   <li>{@link #notOurs}: the namespace is not enabled, the VM is gone;
+ *   <li>{@link UpkeepRules#outOfLine}: the VM is not as the VM webhook would store it;
+ *   <li>{@link #unmanaged}: the VM has no run policy;
+ *   <li>{@link UpkeepRules#maintenance}: the VM is in maintenance, or has just left it;
  *   <li>{@link #standBack}: a start/stop/restart is under way (the user's or ours);
  *   <li>{@link #startPending}: the first start of an AlwaysOnUnlessStoppedManually VM;
  *   <li>{@link RestartRules#unreadableRecord}: the VM's record is not one vmpower writes;
@@ -45,6 +48,9 @@ final class PowerDecision {
   private final List<Rule> chain =
       List.of(
           PowerDecision::notOurs,
+          UpkeepRules::outOfLine,
+          PowerDecision::unmanaged,
+          UpkeepRules::maintenance,
           PowerDecision::standBack,
           PowerDecision::startPending,
           RestartRules::unreadableRecord,
@@ -87,7 +93,7 @@ final class PowerDecision {
    * or skipped them): reported, whatever else is decided.
    */
   static List<LauncherPod> uninjectedPods(VmSnapshot s) {
-    if (notOurs(s).isPresent() || s.vmi() == null) {
+    if (notOurs(s).isPresent() || unmanaged(s).isPresent() || s.vmi() == null) {
       return List.of();
     }
     return s.pods().stream().filter(p -> p.running() && !p.injected() && !p.ephemeral()).toList();
@@ -100,6 +106,10 @@ final class PowerDecision {
     if (s.vm() == null || s.vm().deleting()) {
       return nothing("VM gone or being deleted");
     }
+    return Optional.empty();
+  }
+
+  private static Optional<Step> unmanaged(VmSnapshot s) {
     if (s.vm().policy().isEmpty()) {
       return nothing("no run policy"); // or an invalid one, which the VM webhook denies
     }

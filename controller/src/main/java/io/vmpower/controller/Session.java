@@ -18,6 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -44,6 +47,13 @@ final class Session implements AutoCloseable {
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean closed;
+  private final ScheduledExecutorService census =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "vmpower-census");
+            t.setDaemon(true);
+            return t;
+          });
 
   private SharedIndexInformer<Namespace> namespaces;
   private SharedIndexInformer<GenericKubernetesResource> vms;
@@ -91,8 +101,13 @@ final class Session implements AutoCloseable {
                     .map(List::of)
                     .orElse(List.of())));
 
+    NamespaceReports namespaceReports = new NamespaceReports(events);
     namespaces.addEventHandler(
-        handler(ns -> vmKeysIn(ns.getMetadata().getName()).forEach(queue::add)));
+        handler(
+            ns -> {
+              namespaceReports.seen(ns);
+              vmKeysIn(ns.getMetadata().getName()).forEach(queue::add);
+            }));
     vms.addEventHandler(handler(vm -> queue.add(Cache.metaNamespaceKeyFunc(vm))));
     vmis.addEventHandler(
         handler(
@@ -125,7 +140,13 @@ final class Session implements AutoCloseable {
                 key -> vms.getStore().getByKey(key),
                 key -> vmis.getStore().getByKey(key),
                 uid -> pods.getIndexer().byIndex(VMI_UID_INDEX, uid),
-                ns -> namespaces.getStore().getByKey(ns) != null),
+                ns -> namespaces.getStore().getByKey(ns) != null,
+                ns -> {
+                  Namespace n = namespaces.getStore().getByKey(ns);
+                  return n == null || n.getMetadata().getAnnotations() == null
+                      ? null
+                      : n.getMetadata().getAnnotations().get(Keys.DEFAULT_RUN_POLICY);
+                }),
             waits,
             clock);
     Reconciler reconciler =
@@ -144,6 +165,8 @@ final class Session implements AutoCloseable {
       return;
     }
     log.info("caches synced; starting {} workers", settings.workers());
+    census.scheduleWithFixedDelay(
+        this::countFleet, 0, settings.censusPeriod().toMillis(), TimeUnit.MILLISECONDS);
     // Level-triggered start: every VM is looked at once, whatever happened while no replica was
     // leading.
     vms.getStore().list().forEach(vm -> queue.add(Cache.metaNamespaceKeyFunc(vm)));
@@ -200,6 +223,20 @@ final class Session implements AutoCloseable {
     }
   }
 
+  /** The gauges of the fleet, from the caches ({@link FleetCensus}). */
+  private void countFleet() {
+    try {
+      metrics.census(
+          FleetCensus.take(
+              vms.getStore().list(),
+              pods.getStore().list(),
+              key -> vms.getStore().getByKey(key),
+              namespaces.getStore().list()));
+    } catch (RuntimeException e) {
+      log.warn("counting the fleet failed: {}", e.toString());
+    }
+  }
+
   private List<String> vmKeysIn(String namespace) {
     return vms == null
         ? List.of()
@@ -236,8 +273,10 @@ final class Session implements AutoCloseable {
       toStop = List.copyOf(threads);
     }
     queue.close();
+    census.shutdownNow();
     toStop.forEach(Thread::interrupt);
     informers.forEach(SharedIndexInformer::stop);
     metrics.queue(() -> 0);
+    metrics.census(FleetCensus.EMPTY);
   }
 }

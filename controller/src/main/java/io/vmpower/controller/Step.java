@@ -1,5 +1,6 @@
 package io.vmpower.controller;
 
+import io.vmpower.admission.InLine;
 import io.vmpower.api.power.RestartLoop;
 import io.vmpower.controller.PowerPolicy.PodEnd;
 import java.time.Duration;
@@ -67,6 +68,26 @@ sealed interface Step {
 
   /** Remove {@code vmpower.io/start-pending} without starting. */
   record DropStartPending(String why) implements Step {}
+
+  /**
+   * The VM as stored is not what the VM webhook would store (it never saw it): write the
+   * difference, with an Event unless only the VM's own policy label is missing.
+   */
+  record BringInLine(InLine.Misaligned change) implements Step {}
+
+  /** The VM webhook would refuse any write of the VM as it is: say so, once. */
+  record ReportRefused(String message) implements Step {}
+
+  /** The VM went into maintenance: remember since when, with an Event. */
+  record EnterMaintenance() implements Step {}
+
+  /**
+   * The VM left maintenance: forget it, with an Event; a VMI that ended during maintenance is
+   * recorded as handled ({@code reason: maintenance}), never acted on afterwards.
+   *
+   * @param endedVmiUid that VMI, or null
+   */
+  record LeaveMaintenance(String endedVmiUid) implements Step {}
 
   // ---- restart-loop protection (RestartRules, RestartActions) ----------------------------------
 

@@ -2,9 +2,11 @@ package io.vmpower.controller;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.vmpower.admission.InLine;
 import io.vmpower.api.Keys;
 import io.vmpower.api.RunPolicy;
 import io.vmpower.api.power.LastPowerEvent;
+import io.vmpower.api.status.Maintenance;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -45,7 +47,10 @@ record VmSnapshot(
     pods = List.copyOf(pods);
   }
 
-  /** The VM: its policy, what is pending on it, and the record of the last power event. */
+  /**
+   * The VM: its policy, what is pending on it, the record of the last power event, and its upkeep
+   * (maintenance, whether it is as the VM webhook would store it).
+   */
   record Vm(
       String namespace,
       String name,
@@ -56,7 +61,8 @@ record VmSnapshot(
       boolean stateChangeRequests,
       boolean startPending,
       Optional<PowerEventRecord> record,
-      Optional<String> recordProblem) {
+      Optional<String> recordProblem,
+      Upkeep upkeep) {
 
     /** A VM whose record (if any) is readable. */
     Vm(
@@ -79,10 +85,17 @@ record VmSnapshot(
           stateChangeRequests,
           startPending,
           record,
-          Optional.empty());
+          Optional.empty(),
+          Upkeep.NONE);
     }
 
+    /** The VM without the check against the webhook's rules (taken as in line). */
     static Vm of(GenericKubernetesResource vm) {
+      return of(vm, new InLine.Consistent());
+    }
+
+    /** The VM, with what the webhook's rules make of it as stored ({@link InLine}). */
+    static Vm of(GenericKubernetesResource vm, InLine.Result alignment) {
       LastPowerEvent.Reading reading =
           LastPowerEvent.read(KubeVirt.annotation(vm, Keys.LAST_POWER_EVENT));
       return new Vm(
@@ -100,7 +113,38 @@ record VmSnapshot(
               : Optional.empty(),
           reading instanceof LastPowerEvent.Reading.Unreadable u
               ? Optional.of(u.why())
-              : Optional.empty());
+              : Optional.empty(),
+          Upkeep.of(vm, alignment));
+    }
+
+    boolean inMaintenance() {
+      return upkeep.maintenance();
+    }
+  }
+
+  /**
+   * Issue 15's part of the VM: maintenance as the user (or the webhook) set it and as the
+   * controller last saw it, and the verdict of the webhook's rules on the VM as stored.
+   *
+   * @param maintenanceReason {@code vmpower.io/maintenance-reason}, empty when absent
+   * @param maintenanceSince {@code vmpower.io/maintenance-since}: the controller has seen the VM in
+   *     maintenance since then
+   */
+  record Upkeep(
+      boolean maintenance,
+      String maintenanceReason,
+      Optional<String> maintenanceSince,
+      InLine.Result alignment) {
+
+    static final Upkeep NONE = new Upkeep(false, "", Optional.empty(), new InLine.Consistent());
+
+    static Upkeep of(GenericKubernetesResource vm, InLine.Result alignment) {
+      String reason = KubeVirt.annotation(vm, Keys.MAINTENANCE_REASON);
+      return new Upkeep(
+          Maintenance.isOn(KubeVirt.annotation(vm, Keys.MAINTENANCE)),
+          reason == null ? "" : reason,
+          Optional.ofNullable(KubeVirt.annotation(vm, Keys.MAINTENANCE_SINCE)),
+          alignment);
     }
   }
 

@@ -364,7 +364,9 @@ class ExactlyOnceTest {
           v.policy(),
           v.stateChangeRequests(),
           v.startPending(),
-          java.util.Optional.of(record));
+          java.util.Optional.of(record),
+          v.recordProblem(),
+          v.upkeep());
     }
   }
 

@@ -74,6 +74,7 @@ final class Snapshots {
     private Optional<FreshVmi> freshVmi = Optional.empty();
     private Optional<Step.Claim> claimed = Optional.empty();
     private Optional<Instant> waitingSince = Optional.empty();
+    private VmSnapshot.Upkeep upkeep = VmSnapshot.Upkeep.NONE;
     private Instant now = NOW;
     private Optional<String> recordProblem = Optional.empty();
 
@@ -136,6 +137,11 @@ final class Snapshots {
       return this;
     }
 
+    Builder upkeep(VmSnapshot.Upkeep u) {
+      upkeep = u;
+      return this;
+    }
+
     Builder now(Instant at) {
       now = at;
       return this;
@@ -171,7 +177,8 @@ final class Snapshots {
                   stateChangeRequests,
                   startPending,
                   Optional.ofNullable(record),
-                  recordProblem)
+                  recordProblem,
+                  upkeep)
               : null;
       return new VmSnapshot(
           "vms/db",

@@ -23,6 +23,7 @@ final class TestSettings {
         .resyncPeriod(Duration.ofSeconds(30))
         .podTerminationWait(Duration.ofSeconds(2))
         .requestTimeout(Duration.ofMillis(800))
+        .censusPeriod(Duration.ofMillis(200))
         .restartBackoffBase(Duration.ofMillis(300))
         .restartBackoffMax(Duration.ofSeconds(2))
         .restartBackoffReset(Duration.ofMinutes(1))

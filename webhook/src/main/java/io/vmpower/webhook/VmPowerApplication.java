@@ -1,5 +1,6 @@
 package io.vmpower.webhook;
 
+import io.vmpower.admission.ClusterView;
 import io.vmpower.admission.Webhooks;
 import io.vmpower.webhook.cluster.NativeRebootPolicyConfiguration.NativeRebootPolicyGate;
 import io.vmpower.webhook.http.WebhookSettings;
@@ -13,7 +14,9 @@ import org.springframework.context.annotation.Bean;
 public class VmPowerApplication {
 
   @Bean
-  Webhooks webhooks(WebhookSettings settings, NativeRebootPolicyGate nativeRebootPolicy) {
-    return Webhooks.create(settings.maxRequestBytes(), nativeRebootPolicy.gate());
+  Webhooks webhooks(
+      WebhookSettings settings, ClusterView cluster, NativeRebootPolicyGate nativeRebootPolicy) {
+    return Webhooks.create(
+        settings.maxRequestBytes(), cluster, settings.kubevirt(), nativeRebootPolicy.gate());
   }
 }

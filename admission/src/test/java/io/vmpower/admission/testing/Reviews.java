@@ -51,6 +51,23 @@ public final class Reviews {
     return review(uid, "", "Pod", "CREATE", pod, null);
   }
 
+  /** The review as sent for {@code username} in {@code groups}. */
+  public static ObjectNode as(ObjectNode review, String username, String... groups) {
+    ObjectNode user = ((ObjectNode) review.get("request")).putObject("userInfo");
+    user.put("username", username);
+    var array = user.putArray("groups");
+    for (String group : groups) {
+      array.add(group);
+    }
+    return review;
+  }
+
+  /** The review for an object in {@code namespace}. */
+  public static ObjectNode inNamespace(ObjectNode review, String namespace) {
+    ((ObjectNode) review.get("request")).put("namespace", namespace);
+    return review;
+  }
+
   public static byte[] bytes(JsonNode node) {
     try {
       return JSON.writeValueAsBytes(node);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  *
  * @param object the object as submitted; never mutated by a mutator
  * @param oldObject the stored object on UPDATE, otherwise null
+ * @param user who made the request ({@code request.userInfo})
  */
 public record AdmissionInput(
     Operation operation,
@@ -14,7 +15,23 @@ public record AdmissionInput(
     String name,
     JsonNode object,
     JsonNode oldObject,
-    boolean dryRun) {
+    boolean dryRun,
+    RequestUser user) {
+
+  public AdmissionInput {
+    user = user == null ? RequestUser.UNKNOWN : user;
+  }
+
+  /** A request whose user does not matter to the decision. */
+  public AdmissionInput(
+      Operation operation,
+      String namespace,
+      String name,
+      JsonNode object,
+      JsonNode oldObject,
+      boolean dryRun) {
+    this(operation, namespace, name, object, oldObject, dryRun, RequestUser.UNKNOWN);
+  }
 
   public boolean isCreate() {
     return operation == Operation.CREATE;

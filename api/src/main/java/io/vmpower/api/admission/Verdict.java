@@ -34,8 +34,14 @@ public sealed interface Verdict {
    * @param reason Kubernetes StatusReason, e.g. {@code Forbidden}, {@code Invalid}, {@code
    *     BadRequest}
    * @param message what the user reads after "admission webhook ... denied the request:"
+   * @param cause a short word for the denial metric, e.g. {@code power-change}
    */
-  record Deny(int code, String reason, String message) implements Verdict {
+  record Deny(int code, String reason, String message, String cause) implements Verdict {
+    /** A denial counted under its Kubernetes reason. */
+    public Deny(int code, String reason, String message) {
+      this(code, reason, message, reason.toLowerCase(java.util.Locale.ROOT));
+    }
+
     @Override
     public String decision() {
       return "denied";

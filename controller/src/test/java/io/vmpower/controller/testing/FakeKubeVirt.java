@@ -98,6 +98,8 @@ public final class FakeKubeVirt implements AutoCloseable {
         .withNamespace(ns)
         .withName(name)
         .withAnnotations(all)
+        // the VM webhook labels the VM itself too (issue 15)
+        .withLabels(policy == null ? Map.of() : Map.of(Keys.RUN_POLICY, policy))
         .endMetadata()
         .withAdditionalProperties(
             Map.of(

@@ -10,9 +10,13 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.fabric8.zjsonpatch.JsonPatch;
 import io.vmpower.admission.AdmissionHandler;
+import io.vmpower.admission.ClusterView;
+import io.vmpower.admission.RebootPolicyGate;
 import io.vmpower.admission.Webhook;
 import io.vmpower.admission.Webhooks;
+import io.vmpower.api.KubeVirtAccounts;
 import io.vmpower.api.ResourceType;
+import io.vmpower.api.RunPolicy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -60,6 +64,16 @@ public final class PreviewCommand implements Callable<Integer> {
       defaultValue = "yaml")
   String output;
 
+  @Option(
+      names = "--default-run-policy",
+      paramLabel = "POLICY",
+      description = {
+        "The run policy of VMs without their own vmpower.io/run-policy, as the namespace",
+        "annotation vmpower.io/default-run-policy gives it (AlwaysOn, AlwaysOff, Manual,",
+        "AlwaysOnUnlessStoppedManually)."
+      })
+  String defaultRunPolicy;
+
   private final YAMLMapper yaml =
       YAMLMapper.builder(
               YAMLFactory.builder()
@@ -90,7 +104,20 @@ public final class PreviewCommand implements Callable<Integer> {
         return 2;
       }
     }
-    Webhooks webhooks = Webhooks.create(MAX_BYTES);
+    ClusterView cluster = ClusterView.NONE;
+    if (defaultRunPolicy != null) {
+      if (RunPolicy.parse(defaultRunPolicy).isEmpty()) {
+        err.println(
+            "error: --default-run-policy must be one of "
+                + String.join(", ", RunPolicy.values(false))
+                + ", got "
+                + defaultRunPolicy);
+        return 2;
+      }
+      cluster = ClusterView.sameDefault(defaultRunPolicy);
+    }
+    Webhooks webhooks =
+        Webhooks.create(MAX_BYTES, cluster, KubeVirtAccounts.DEFAULT, RebootPolicyGate.CLOSED);
     List<JsonNode> results = new ArrayList<>();
     boolean denied = false;
     int index = 0;

@@ -5,7 +5,9 @@ import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The command line: {@code vmpower} (server) and {@code vmpower preview}. */
+/**
+ * The command line: {@code vmpower} (server), {@code vmpower preview} and {@code vmpower status}.
+ */
 @Command(
     name = "vmpower",
     mixinStandardHelpOptions = true,
@@ -14,10 +16,10 @@ import picocli.CommandLine.Command;
       "Run policies and reboot-as-restart for KubeVirt VMs.",
       "Without a command, runs the webhook server (Spring Boot options such as --server.port=8443 apply)."
     },
-    subcommands = {PreviewCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {PreviewCommand.class, StatusCommand.class, CommandLine.HelpCommand.class})
 public final class VmPowerCli {
   private static final Set<String> COMMANDS =
-      Set.of("preview", "help", "-h", "--help", "-V", "--version");
+      Set.of("preview", "status", "help", "-h", "--help", "-V", "--version");
 
   public static boolean isCliCommand(String firstArgument) {
     return COMMANDS.contains(firstArgument);

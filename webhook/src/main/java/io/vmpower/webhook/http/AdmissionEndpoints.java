@@ -1,5 +1,6 @@
 package io.vmpower.webhook.http;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vmpower.admission.AdmissionHandler;
@@ -54,6 +55,7 @@ public class AdmissionEndpoints {
   private final int maxRequestBytes;
   private final Duration bodyTimeout;
   private final ConcurrentMap<String, Timer> timers = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Counter> denials = new ConcurrentHashMap<>();
 
   public AdmissionEndpoints(
       Webhooks webhooks,
@@ -172,9 +174,24 @@ public class AdmissionEndpoints {
                 .register(meters));
   }
 
+  /** Denials by endpoint and cause ({@code power-change}, {@code invalid-policy}, …). */
+  private Counter denials(String endpoint, String cause) {
+    return denials.computeIfAbsent(
+        endpoint + '\n' + cause,
+        k ->
+            Counter.builder("vmpower.webhook.denials")
+                .description("Admission reviews denied, by endpoint and cause")
+                .tag("endpoint", endpoint)
+                .tag("cause", cause)
+                .register(meters));
+  }
+
   private void record(String endpoint, AdmissionHandler.Result result, long nanos) {
     var s = result.summary();
     timer(endpoint, s.decision()).record(nanos, TimeUnit.NANOSECONDS);
+    if (!s.denialCause().isEmpty()) {
+      denials(endpoint, s.denialCause()).increment();
+    }
     var event =
         (result.httpStatus() == 200 ? log.atInfo() : log.atWarn())
             .addKeyValue("endpoint", endpoint)
@@ -197,6 +214,9 @@ public class AdmissionEndpoints {
     }
     if (!s.message().isEmpty()) {
       event = event.addKeyValue("detail", s.message());
+    }
+    if (!s.denialCause().isEmpty()) {
+      event = event.addKeyValue("cause", s.denialCause());
     }
     event.log("admission review");
   }

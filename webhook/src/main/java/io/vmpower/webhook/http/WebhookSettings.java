@@ -1,5 +1,6 @@
 package io.vmpower.webhook.http;
 
+import io.vmpower.api.KubeVirtAccounts;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -13,6 +14,9 @@ import org.springframework.util.unit.DataSize;
  * @param requestBodyTimeout the longest a request body may take to arrive, whatever the pace of its
  *     bytes; the API server sends a review in one go and gives up on the webhook after its own
  *     timeout (10 s by default, at most 30 s)
+ * @param kubevirtNamespace the namespace KubeVirt is installed in ({@code openshift-cnv} on
+ *     OpenShift Virtualization): the VM webhook knows KubeVirt's own runStrategy writes by the
+ *     ServiceAccounts there
  * @param nativeRebootPolicy whether managed VMs get KubeVirt's {@code rebootPolicy: Terminate}
  *     where its {@code RebootPolicy} feature gate is on ({@code if-supported}), or never ({@code
  *     never}, the default: under {@code Terminate} libvirt turns {@code virtctl soft-reboot} into a
@@ -23,7 +27,12 @@ public record WebhookSettings(
     @DefaultValue("true") boolean enabled,
     @DefaultValue("7MB") DataSize maxRequestSize,
     @DefaultValue("10s") Duration requestBodyTimeout,
+    @DefaultValue(KubeVirtAccounts.DEFAULT_NAMESPACE) String kubevirtNamespace,
     @DefaultValue("never") NativeRebootPolicy nativeRebootPolicy) {
+
+  public KubeVirtAccounts kubevirt() {
+    return new KubeVirtAccounts(kubevirtNamespace);
+  }
 
   /** {@code vmpower.webhook.native-reboot-policy}. */
   public enum NativeRebootPolicy {

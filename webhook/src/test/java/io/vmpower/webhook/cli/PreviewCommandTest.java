@@ -192,4 +192,67 @@ class PreviewCommandTest {
     assertThat(run.exit()).isZero();
     assertThat(run.out()).contains("preview");
   }
+
+  static final String UNANNOTATED_VM =
+      """
+      apiVersion: kubevirt.io/v1
+      kind: VirtualMachine
+      metadata:
+        name: web
+        namespace: team-a
+      spec:
+        running: true
+        template:
+          spec:
+            domain:
+              devices: {}
+      """;
+
+  @Test
+  void theNamespaceDefaultIsAnOption() throws Exception {
+    Path input = file("web.yaml", UNANNOTATED_VM);
+    Run without = run("preview", "-f", input.toString());
+    assertThat(without.exit()).isZero();
+    assertThat(documents(without.out()).get(0).at("/spec/running").asBoolean()).isTrue();
+
+    Run with = run("preview", "--default-run-policy", "AlwaysOff", "-f", input.toString());
+    assertThat(with.exit()).as(with.err()).isZero();
+    JsonNode vm = documents(with.out()).get(0);
+    assertThat(vm.at("/metadata/annotations/vmpower.io~1run-policy").asText())
+        .isEqualTo("AlwaysOff");
+    assertThat(vm.at("/spec/runStrategy").asText()).isEqualTo("Halted");
+    assertThat(vm.at("/metadata/labels/vmpower.io~1run-policy").asText()).isEqualTo("AlwaysOff");
+    assertThat(with.err())
+        .contains(
+            "Warning: VirtualMachine web: vmpower.io/run-policy=AlwaysOff: the default of"
+                + " namespace team-a");
+
+    // a VM's own policy wins over the default
+    Run own =
+        run("preview", "--default-run-policy", "AlwaysOff", "-f", file("vm.yaml", VM).toString());
+    assertThat(documents(own.out()).get(0).at("/spec/runStrategy").asText()).isEqualTo("Manual");
+  }
+
+  @Test
+  void anInvalidDefaultIsAUsageError() throws Exception {
+    Run run =
+        run(
+            "preview",
+            "--default-run-policy",
+            "Sometimes",
+            "-f",
+            file("web.yaml", UNANNOTATED_VM).toString());
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.out()).isEmpty();
+    assertThat(run.err())
+        .isEqualTo(
+            "error: --default-run-policy must be one of AlwaysOn, AlwaysOff, Manual,"
+                + " AlwaysOnUnlessStoppedManually, got Sometimes\n");
+  }
+
+  @Test
+  void helpListsTheStatusCommand() {
+    Run run = run("--help");
+    assertThat(run.out()).contains("status");
+  }
 }

@@ -67,6 +67,7 @@ class VmAdmissionHttpsTest extends HttpsApplicationTest {
     ObjectNode expected = vm.deepCopy();
     ((ObjectNode) expected.get("spec")).put("runStrategy", strategy);
     expected.withObject("/spec/template/metadata/labels").put("vmpower.io/run-policy", policy);
+    expected.withObject("/metadata/labels").put("vmpower.io/run-policy", policy); // issue 15
     if (pending) {
       expected.withObject("/metadata/annotations").put("vmpower.io/start-pending", "true");
     }
@@ -88,6 +89,7 @@ class VmAdmissionHttpsTest extends HttpsApplicationTest {
   void consistentVmGetsNoPatch() throws Exception {
     ObjectNode vm = vm("db", "AlwaysOff", "runStrategy: Halted");
     vm.withObject("/spec/template/metadata/labels").put("vmpower.io/run-policy", "AlwaysOff");
+    vm.withObject("/metadata/labels").put("vmpower.io/run-policy", "AlwaysOff"); // issue 15
     JsonNode response = send(vmReview("same", "CREATE", vm, null));
     assertThat(response.path("allowed").asBoolean()).isTrue();
     assertThat(response.has("patch")).isFalse();
@@ -137,6 +139,7 @@ class VmAdmissionHttpsTest extends HttpsApplicationTest {
     ObjectNode expected = vm.deepCopy();
     ((ObjectNode) expected.get("spec")).put("runStrategy", "Manual");
     expected.withObject("/spec/template/metadata/labels").put("vmpower.io/run-policy", "Manual");
+    expected.withObject("/metadata/labels").put("vmpower.io/run-policy", "Manual"); // issue 15
     assertThat(stored).isEqualTo(expected);
   }
 
