@@ -164,6 +164,60 @@ final class Guests {
         .until(() -> console(client, namespace, pod).contains(text));
   }
 
+  /**
+   * The processes of a launcher pod's {@code compute} container, one line each: {@code pid ppid
+   * uid argv[0] name}, where name is the first argument starting with {@code vmpower-} (the
+   * monitor's {@code $0}), read from /proc through {@code kubectl exec}.
+   */
+  static List<String> computeProcesses(Node.Env env, String namespace, String pod) {
+    String script =
+        """
+        for d in /proc/[0-9]*; do
+          mapfile -d '' -t a < "$d/cmdline" 2>/dev/null || continue
+          ((${#a[@]})) || continue
+          ppid=$(awk '/^PPid/{print $2}' "$d/status") uid=$(awk '/^Uid/{print $2}' "$d/status")
+          name=""
+          for x in "${a[@]}"; do [[ "$x" == vmpower-* ]] && { name=$x; break; }; done
+          echo "${d#/proc/} $ppid $uid ${a[0]} $name"
+        done
+        """;
+    return env.kubectl("exec", "-n", namespace, pod, "-c", "compute", "--", "bash", "-c", script)
+        .lines()
+        .toList();
+  }
+
+  /**
+   * The domain monitor's log lines in a launcher pod: on the container's log for a root launcher
+   * (the monitor writes to PID 1's stderr), in its file for a non-root one (PID 1's fds are closed
+   * to it).
+   */
+  static List<String> monitorLog(Node.Env env, String namespace, String pod, boolean rootLauncher) {
+    String text =
+        rootLauncher
+            ? env.kubectl("logs", "-n", namespace, pod, "-c", "compute")
+            : env.kubectl(
+                "exec",
+                "-n",
+                namespace,
+                pod,
+                "-c",
+                "compute",
+                "--",
+                "cat",
+                "/var/run/kubevirt-private/vmpower-domain-monitor.log");
+    return text.lines().filter(l -> l.contains("\"component\":\"vmpower-domain-monitor\"")).toList();
+  }
+
+  /** The uid {@code compute} runs as (KubeVirt's default non-root launcher: 107). */
+  static long computeUid(Pod pod) {
+    return pod.getSpec().getContainers().stream()
+        .filter(c -> c.getName().equals("compute"))
+        .findFirst()
+        .orElseThrow()
+        .getSecurityContext()
+        .getRunAsUser();
+  }
+
   /** Events on the VM, newest last. */
   static List<Event> vmEvents(KubernetesClient client, String namespace, String vm) {
     return client.v1().events().inNamespace(namespace).list().getItems().stream()
