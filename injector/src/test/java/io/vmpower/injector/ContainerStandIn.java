@@ -74,12 +74,12 @@ final class ContainerStandIn implements AutoCloseable {
    * {@code uid} when given (no_new_privs, like a launcher with {@code allowPrivilegeEscalation:
    * false}), and reads its output to the end, as the runtime does before it answers the kubelet.
    */
-  Exec exec(List<String> command, Map<String, String> env, Optional<Integer> uid)
+  Exec exec(List<String> command, Map<String, String> env, Optional<String> user)
       throws IOException, InterruptedException {
     List<String> argv =
         new ArrayList<>(
             List.of("nsenter", "--target", Long.toString(init), "--pid", "--mount", "--"));
-    uid.ifPresent(
+    user.ifPresent(
         u ->
             argv.addAll(
                 List.of(

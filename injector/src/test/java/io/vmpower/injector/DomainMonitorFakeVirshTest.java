@@ -908,7 +908,7 @@ class DomainMonitorFakeVirshTest {
     static final String WAITING_LAUNCHER =
         "#!/bin/bash\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done\n";
 
-    void reboot(Optional<Integer> uid, String expectedLog) throws Exception {
+    void reboot(Optional<String> user, String expectedLog) throws Exception {
       Run r =
           run()
               .lifecycle(STARTED, "await shutdown-sent", STOPPED)
@@ -940,7 +940,7 @@ class DomainMonitorFakeVirshTest {
       Path containerLog = r.dir.resolve("container.stderr");
       try (ContainerStandIn container =
           ContainerStandIn.start(argv, Map.of(), r.dir.resolve("container.stdout"), containerLog)) {
-        ContainerStandIn.Exec exec = container.exec(hook, env, uid);
+        ContainerStandIn.Exec exec = container.exec(hook, env, user);
         assertThat(exec.exit()).isZero();
         assertThat(exec.output()).isEmpty();
         assertThat(exec.untilOutputClosed()).isLessThan(Duration.ofSeconds(2));
@@ -979,7 +979,7 @@ class DomainMonitorFakeVirshTest {
 
     @Test
     void aNonRootLauncherGetsTheLogInTheFile() throws Exception {
-      reboot(Optional.of(107), "file");
+      reboot(Optional.of("107"), "file");
     }
   }
 

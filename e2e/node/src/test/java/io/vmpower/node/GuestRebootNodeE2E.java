@@ -117,9 +117,11 @@ class GuestRebootNodeE2E {
         .as("KubeVirt's Root gate (VMPOWER_NODE_ROOT_LAUNCHER=true) or the default")
         .isEqualTo("true".equals(System.getenv("VMPOWER_NODE_ROOT_LAUNCHER")));
     List<String> processes = Guests.computeProcesses(env, NS, name);
-    Node.say("compute of %s (uid %d): pid ppid uid argv0 name%n  %s", name, uid,
-        String.join("\n  ", processes));
-    assertThat(processes).anyMatch(l -> l.matches("1 0 " + uid + " /usr/bin/virt-launcher-monitor "));
+    Node.say(
+        "compute of %s (uid %d): pid ppid uid argv0 name%n  %s",
+        name, uid, String.join("\n  ", processes));
+    assertThat(processes)
+        .anyMatch(l -> l.matches("1 0 " + uid + " /usr/bin/virt-launcher-monitor "));
     assertThat(processes)
         .anyMatch(l -> l.matches("\\d+ 1 " + uid + " /bin/bash vmpower-domain-monitor"));
     List<String> log = Guests.monitorLog(env, NS, name, rootLauncher);

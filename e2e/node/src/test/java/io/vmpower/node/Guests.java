@@ -165,9 +165,9 @@ final class Guests {
   }
 
   /**
-   * The processes of a launcher pod's {@code compute} container, one line each: {@code pid ppid
-   * uid argv[0] name}, where name is the first argument starting with {@code vmpower-} (the
-   * monitor's {@code $0}), read from /proc through {@code kubectl exec}.
+   * The processes of a launcher pod's {@code compute} container, one line each: {@code pid ppid uid
+   * argv[0] name}, where name is the first argument starting with {@code vmpower-} (the monitor's
+   * {@code $0}), read from /proc through {@code kubectl exec}.
    */
   static List<String> computeProcesses(Node.Env env, String namespace, String pod) {
     String script =
@@ -205,7 +205,9 @@ final class Guests {
                 "--",
                 "cat",
                 "/var/run/kubevirt-private/vmpower-domain-monitor.log");
-    return text.lines().filter(l -> l.contains("\"component\":\"vmpower-domain-monitor\"")).toList();
+    return text.lines()
+        .filter(l -> l.contains("\"component\":\"vmpower-domain-monitor\""))
+        .toList();
   }
 
   /** The uid {@code compute} runs as (KubeVirt's default non-root launcher: 107). */
