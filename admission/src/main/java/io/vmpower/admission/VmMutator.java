@@ -21,6 +21,21 @@ import java.util.stream.Collectors;
  */
 public final class VmMutator implements Mutator {
 
+  private final RebootPolicyGate nativeRebootPolicy;
+
+  /** Without the native reboot policy. */
+  public VmMutator() {
+    this(RebootPolicyGate.CLOSED);
+  }
+
+  /**
+   * @param nativeRebootPolicy whether managed VMs get {@code rebootPolicy: Terminate} now (the
+   *     setting and KubeVirt's feature gate, answered from memory: {@link NativeRebootPolicy})
+   */
+  public VmMutator(RebootPolicyGate nativeRebootPolicy) {
+    this.nativeRebootPolicy = nativeRebootPolicy;
+  }
+
   private static final String VALID_VALUES =
       RunPolicy.values(false).stream().map(v -> "\"" + v + "\"").collect(Collectors.joining(", "));
 
@@ -43,7 +58,10 @@ public final class VmMutator implements Mutator {
         input.isUpdate() ? oldPolicyOf(input.oldObject()) : Optional.empty();
 
     if (annotation.isEmpty()) {
-      return oldPolicy.isPresent() ? unmanage(vm) : new Verdict.Allow(vm, List.of(), "unmanaged");
+      return oldPolicy.isPresent()
+              || vm.path("metadata").path("annotations").has(Keys.NATIVE_REBOOT_POLICY)
+          ? unmanage(vm)
+          : new Verdict.Allow(vm, List.of(), "unmanaged");
     }
     Optional<RunPolicy.Parsed> parsed = RunPolicy.parse(annotation.get());
     if (parsed.isEmpty()) {
@@ -100,6 +118,7 @@ public final class VmMutator implements Mutator {
     } else if (policy != RunPolicy.ALWAYS_ON_UNLESS_STOPPED_MANUALLY) {
       removeAnnotation(edit, Keys.START_PENDING);
     }
+    NativeRebootPolicy.managed(edit, nativeRebootPolicy.open(), warnings);
     return allow(vm, copy, warnings);
   }
 
@@ -112,7 +131,9 @@ public final class VmMutator implements Mutator {
       edit.object(metadata, "labels").remove(Keys.RUN_POLICY);
     }
     removeAnnotation(edit, Keys.START_PENDING);
-    return allow(vm, edit.root(), List.of());
+    List<String> warnings = new ArrayList<>();
+    NativeRebootPolicy.unmanaged(edit, warnings);
+    return allow(vm, edit.root(), warnings);
   }
 
   private static Verdict allow(JsonNode original, JsonNode copy, List<String> warnings) {

@@ -23,6 +23,14 @@ public final class Webhooks {
 
   /** The webhooks, each reading reviews of up to {@code maxRequestBytes}. */
   public static Webhooks create(int maxRequestBytes) {
+    return create(maxRequestBytes, RebootPolicyGate.CLOSED);
+  }
+
+  /**
+   * The webhooks; managed VMs get the native reboot policy while {@code nativeRebootPolicy} is
+   * open.
+   */
+  public static Webhooks create(int maxRequestBytes, RebootPolicyGate nativeRebootPolicy) {
     ReviewReader reader = new ReviewReader(maxRequestBytes);
     PodMutator pods = PodMutator.withBundledMonitor();
     return new Webhooks(
@@ -30,7 +38,10 @@ public final class Webhooks {
             new Webhook(
                 VIRTUAL_MACHINES,
                 new AdmissionHandler(
-                    ResourceType.VIRTUAL_MACHINE, new VmMutator(), reader, ReviewWriter.PLAIN)),
+                    ResourceType.VIRTUAL_MACHINE,
+                    new VmMutator(nativeRebootPolicy),
+                    reader,
+                    ReviewWriter.PLAIN)),
             new Webhook(
                 PODS,
                 new AdmissionHandler(

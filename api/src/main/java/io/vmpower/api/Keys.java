@@ -21,8 +21,20 @@ public final class Keys {
    */
   public static final String START_PENDING = "vmpower.io/start-pending";
 
-  /** VM annotation: the last power event the controller handled (JSON), its dedup record. */
+  /**
+   * VM annotation: the last power event the controller handled and the VM's restart-loop state
+   * (JSON, {@link io.vmpower.api.power.LastPowerEvent}): the controller's dedup record, its restart
+   * backoff and give-up state.
+   */
   public static final String LAST_POWER_EVENT = "vmpower.io/last-power-event";
+
+  /**
+   * VM annotation written by the VM webhook: {@code Terminate} while it is vmpower that set {@code
+   * spec.template.spec.domain.rebootPolicy: Terminate} (the native reboot policy), so that it takes
+   * back only its own value — when KubeVirt's {@code RebootPolicy} feature gate is off, or the VM
+   * leaves vmpower — and never a user's.
+   */
+  public static final String NATIVE_REBOOT_POLICY = "vmpower.io/native-reboot-policy";
 
   /** KubeVirt's label on virt-launcher pods ({@code kubevirt.io=virt-launcher}). */
   public static final String KUBEVIRT_APP = "kubevirt.io";
@@ -31,6 +43,12 @@ public final class Keys {
 
   /** KubeVirt's annotation on short-lived provisioning pods that never run a guest. */
   public static final String KUBEVIRT_EPHEMERAL_PROVISIONING = "kubevirt.io/ephemeral-provisioning";
+
+  /**
+   * KubeVirt's label on the target pod of a live migration: the uid of its
+   * VirtualMachineInstanceMigration (v1.8 {@code MigrationJobLabel}).
+   */
+  public static final String KUBEVIRT_MIGRATION_JOB = "kubevirt.io/migrationJobUID";
 
   /** The virt-launcher container that runs QEMU. */
   public static final String COMPUTE_CONTAINER = "compute";

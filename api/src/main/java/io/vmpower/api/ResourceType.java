@@ -25,6 +25,10 @@ public record ResourceType(String group, String version, String kind, String plu
 
   public static final ResourceType POD = new ResourceType("", "v1", "Pod", "pods");
 
+  /** The KubeVirt CR (virt-operator's): read for its feature gates and version. */
+  public static final ResourceType KUBEVIRT =
+      new ResourceType(KUBEVIRT_GROUP, "v1", "KubeVirt", "kubevirts");
+
   /** {@code group/version}, or only the version for the core group. */
   public String apiVersion() {
     return group.isEmpty() ? version : group + "/" + version;

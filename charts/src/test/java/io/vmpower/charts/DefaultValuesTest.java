@@ -428,6 +428,7 @@ class DefaultValuesTest {
             entry("VMPOWER_TLS_SERVICENAME", "vmpower"),
             entry("VMPOWER_TLS_NAMESPACE", "fieldRef:metadata.namespace"),
             entry("VMPOWER_WEBHOOK_ENABLED", "true"),
+            entry("VMPOWER_WEBHOOK_NATIVEREBOOTPOLICY", "never"),
             entry("VMPOWER_CONTROLLER_ENABLED", "true"),
             entry("VMPOWER_CONTROLLER_LEASENAME", "vmpower-controller"),
             entry("VMPOWER_CONTROLLER_LEASENAMESPACE", "fieldRef:metadata.namespace"),

@@ -384,4 +384,21 @@ class NonDefaultValuesTest {
         .isEqualTo("vmpower-sa");
     ChartConsistency.assertConsistent(chart);
   }
+
+  @Test
+  void theNativeRebootPolicyReadsTheKubeVirtCr() {
+    Rendered chart = Rendered.render(Map.of("webhooks.vms.nativeRebootPolicy", "if-supported"));
+    assertThat(chart.env()).containsEntry("VMPOWER_WEBHOOK_NATIVEREBOOTPOLICY", "if-supported");
+    assertThat(Rbac.grants(chart.one(ClusterRole.class).getRules()))
+        .contains(
+            "kubevirt.io/kubevirts:get",
+            "kubevirt.io/kubevirts:list",
+            "kubevirt.io/kubevirts:watch")
+        .noneMatch(
+            g -> g.startsWith("kubevirt.io/kubevirts:") && !g.matches(".*:(get|list|watch)"));
+    Rendered defaults = Rendered.render(Map.of());
+    assertThat(defaults.env()).containsEntry("VMPOWER_WEBHOOK_NATIVEREBOOTPOLICY", "never");
+    assertThat(Rbac.grants(defaults.one(ClusterRole.class).getRules()))
+        .noneMatch(g -> g.startsWith("kubevirt.io/kubevirts"));
+  }
 }

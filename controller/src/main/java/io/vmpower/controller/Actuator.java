@@ -68,6 +68,8 @@ final class Actuator {
   /** Pods already reported as not injected (the Event name dedups across restarts as well). */
   private final Set<String> reportedPods = ConcurrentHashMap.newKeySet();
 
+  private final RestartActions restarts;
+
   Actuator(
       KubernetesClient client,
       Gatherer gatherer,
@@ -85,6 +87,7 @@ final class Actuator {
     this.leader = leader;
     this.waits = waits;
     this.clock = clock;
+    this.restarts = new RestartActions(this, events, metrics);
   }
 
   After act(Step step, VmSnapshot s) {
@@ -122,6 +125,9 @@ final class Actuator {
       firstStart(s, first);
       return DONE;
     }
+    if (RestartActions.handles(step)) {
+      return restarts.act(step, s);
+    }
     if (step instanceof Step.DropStartPending drop) {
       requireLeader();
       removeStartPending(s.vm(), null);
@@ -129,6 +135,11 @@ final class Actuator {
       return DONE;
     }
     throw new IllegalStateException("no action for " + step);
+  }
+
+  /** What the gauges of restart-loop protection count, as this snapshot shows the VM. */
+  void observe(VmSnapshot s) {
+    metrics.restartLoops().observe(s);
   }
 
   /** Event and metric for running launcher pods that the pod webhook did not inject. */
@@ -161,7 +172,8 @@ final class Actuator {
     events.require(s.vm(), stay.vmiUid(), outcome.eventReason(), outcome.message());
     writeGuarded(
         s.vm(),
-        PowerEventRecord.done(stay.vmiUid(), outcome.reason(), PowerEventRecord.NONE, now()));
+        PowerEventRecord.done(
+            stay.vmiUid(), outcome.reason(), PowerEventRecord.NONE, now(), stay.loop()));
     waits.ended(stay.vmiUid());
     metrics.action(policy(s), outcome.reason(), "none");
     log.info(
@@ -178,8 +190,13 @@ final class Actuator {
     warnIfUnterminated(s, claim.end());
     GenericKubernetesResource claimed =
         writeGuarded(
-            s.vm(), PowerEventRecord.starting(claim.vmiUid(), claim.outcome().reason(), now()));
+            s.vm(),
+            PowerEventRecord.starting(
+                claim.vmiUid(), claim.outcome().reason(), now(), claim.loop()));
     waits.ended(claim.vmiUid());
+    if (claim.loop().backoffUntil().isPresent()) {
+      restarts.backingOff(s, claim);
+    }
     return s.withClaim(Vm.of(claimed), claim);
   }
 
@@ -247,7 +264,8 @@ final class Actuator {
                 first.endedVmiUid(),
                 PowerEventReason.START_PENDING.code(),
                 PowerEventRecord.START,
-                now()));
+                now(),
+                RestartLoops.carried(s.vm().record())));
   }
 
   /** virt-api's start, counted by its result; a failure propagates to be retried with backoff. */
@@ -277,7 +295,7 @@ final class Actuator {
    * Writes the record with the VM's resourceVersion as precondition: fails with 409 when the VM
    * changed since it was read (stale cache, or another actor), and the key is retried.
    */
-  private GenericKubernetesResource writeGuarded(Vm vm, PowerEventRecord record) {
+  GenericKubernetesResource writeGuarded(Vm vm, PowerEventRecord record) {
     ObjectNode patch = JSON.createObjectNode();
     ObjectNode meta = patch.putObject("metadata");
     meta.put("resourceVersion", vm.resourceVersion());
@@ -290,12 +308,14 @@ final class Actuator {
    * status moves on after a start, so its resourceVersion cannot serve as the precondition here.
    */
   private void confirm(Vm vm, PowerEventRecord claim) {
+    replaceRecord(vm, claim, claim.completed(now()));
+  }
+
+  /** {@code expected} → {@code next}, as a compare-and-swap on the annotation (JSON patch test). */
+  void replaceRecord(Vm vm, PowerEventRecord expected, PowerEventRecord next) {
     ArrayNode ops = JSON.createArrayNode();
-    ops.addObject().put("op", "test").put("path", RECORD_POINTER).put("value", claim.toJson());
-    ops.addObject()
-        .put("op", "replace")
-        .put("path", RECORD_POINTER)
-        .put("value", claim.completed(now()).toJson());
+    ops.addObject().put("op", "test").put("path", RECORD_POINTER).put("value", expected.toJson());
+    ops.addObject().put("op", "replace").put("path", RECORD_POINTER).put("value", next.toJson());
     vmResource(vm).patch(PatchContext.of(PatchType.JSON), ops.toString());
   }
 
@@ -316,17 +336,17 @@ final class Actuator {
         .withName(vm.name());
   }
 
-  private static RunPolicy policy(VmSnapshot s) {
+  static RunPolicy policy(VmSnapshot s) {
     return s.vm().policy().orElseThrow();
   }
 
-  private void requireLeader() {
+  void requireLeader() {
     if (!leader.getAsBoolean()) {
       throw new NotLeaderException();
     }
   }
 
-  private java.time.Instant now() {
+  java.time.Instant now() {
     return clock.instant();
   }
 }

@@ -21,9 +21,11 @@ final class ControllerMetrics {
   private final MeterRegistry registry;
   private final AtomicInteger leader = new AtomicInteger();
   private volatile IntSupplier queueDepth = () -> 0;
+  private final RestartLoopMetrics restartLoops;
 
   ControllerMetrics(MeterRegistry registry) {
     this.registry = registry;
+    this.restartLoops = new RestartLoopMetrics(registry);
     registry.gauge(LEADER, leader);
     registry.gauge(QUEUE_DEPTH, this, m -> m.queueDepth.getAsInt());
   }
@@ -34,6 +36,13 @@ final class ControllerMetrics {
 
   void leader(boolean leading) {
     leader.set(leading ? 1 : 0);
+    if (!leading) {
+      restartLoops.clear();
+    }
+  }
+
+  RestartLoopMetrics restartLoops() {
+    return restartLoops;
   }
 
   /** One decision on a final VMI (or a first start): action {@code start} or {@code none}. */

@@ -25,6 +25,14 @@ import java.util.UUID;
  * @param podTerminationWait how long to wait for the compute container's termination message after
  *     the VMI went final before deciding without it
  * @param requestTimeout timeout of one start request to virt-api
+ * @param restartBackoffBase the delay before the second restart of a VM that keeps stopping after
+ *     short runs (the first is immediate), doubling from there (CrashLoopBackOff's 10 s)
+ * @param restartBackoffMax the longest such delay (CrashLoopBackOff's and KubeVirt's 5 min)
+ * @param restartBackoffReset a VMI that ran this long ends a VM's streak of restarts: backoff and
+ *     give-up count start over (CrashLoopBackOff's 10 min)
+ * @param restartLimit restarts of one streak within {@code restartLimitWindow} after which the
+ *     controller gives up on the VM (0: never); see README "Restart-loop protection" for why 5
+ * @param restartLimitWindow the give-up window (vSphere HA VM monitoring's 1 h)
  */
 public record ControllerSettings(
     String leaseNamespace,
@@ -38,7 +46,12 @@ public record ControllerSettings(
     Duration backoffMax,
     Duration resyncPeriod,
     Duration podTerminationWait,
-    Duration requestTimeout) {
+    Duration requestTimeout,
+    Duration restartBackoffBase,
+    Duration restartBackoffMax,
+    Duration restartBackoffReset,
+    Integer restartLimit,
+    Duration restartLimitWindow) {
 
   public ControllerSettings {
     leaseNamespace = or(leaseNamespace, envOr("POD_NAMESPACE", "default"));
@@ -58,6 +71,24 @@ public record ControllerSettings(
     resyncPeriod = or(resyncPeriod, Duration.ofMinutes(10));
     podTerminationWait = or(podTerminationWait, Duration.ofMinutes(2));
     requestTimeout = or(requestTimeout, Duration.ofSeconds(30));
+    RestartLoops.Limits d = RestartLoops.Limits.DEFAULTS;
+    restartBackoffBase = or(restartBackoffBase, d.base());
+    restartBackoffMax = or(restartBackoffMax, d.max());
+    restartBackoffReset = or(restartBackoffReset, d.resetAfter());
+    restartLimit = or(restartLimit, d.limit());
+    restartLimitWindow = or(restartLimitWindow, d.window());
+    // Checked here, at start-up, with a message naming the properties.
+    try {
+      new RestartLoops.Limits(
+          restartBackoffBase,
+          restartBackoffMax,
+          restartBackoffReset,
+          restartLimit,
+          restartLimitWindow);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "restart-backoff-base/-max, restart-limit: " + e.getMessage(), e);
+    }
     if (leaseDuration.toSeconds() < 1) {
       throw new IllegalArgumentException("leaseDuration must be at least 1s (Lease has seconds)");
     }
@@ -70,6 +101,16 @@ public record ControllerSettings(
     if (workers < 1) {
       throw new IllegalArgumentException("workers must be at least 1");
     }
+  }
+
+  /** Restart backoff and give-up, as the decision uses them. */
+  RestartLoops.Limits restartLimits() {
+    return new RestartLoops.Limits(
+        restartBackoffBase,
+        restartBackoffMax,
+        restartBackoffReset,
+        restartLimit,
+        restartLimitWindow);
   }
 
   /**
@@ -97,7 +138,12 @@ public record ControllerSettings(
         .backoffMax(backoffMax)
         .resyncPeriod(resyncPeriod)
         .podTerminationWait(podTerminationWait)
-        .requestTimeout(requestTimeout);
+        .requestTimeout(requestTimeout)
+        .restartBackoffBase(restartBackoffBase)
+        .restartBackoffMax(restartBackoffMax)
+        .restartBackoffReset(restartBackoffReset)
+        .restartLimit(restartLimit)
+        .restartLimitWindow(restartLimitWindow);
   }
 
   private static <T> T or(T value, T fallback) {
@@ -123,6 +169,11 @@ public record ControllerSettings(
     private Duration resyncPeriod;
     private Duration podTerminationWait;
     private Duration requestTimeout;
+    private Duration restartBackoffBase;
+    private Duration restartBackoffMax;
+    private Duration restartBackoffReset;
+    private Integer restartLimit;
+    private Duration restartLimitWindow;
 
     private Builder() {}
 
@@ -186,6 +237,31 @@ public record ControllerSettings(
       return this;
     }
 
+    public Builder restartBackoffBase(Duration v) {
+      restartBackoffBase = v;
+      return this;
+    }
+
+    public Builder restartBackoffMax(Duration v) {
+      restartBackoffMax = v;
+      return this;
+    }
+
+    public Builder restartBackoffReset(Duration v) {
+      restartBackoffReset = v;
+      return this;
+    }
+
+    public Builder restartLimit(Integer v) {
+      restartLimit = v;
+      return this;
+    }
+
+    public Builder restartLimitWindow(Duration v) {
+      restartLimitWindow = v;
+      return this;
+    }
+
     public ControllerSettings build() {
       return new ControllerSettings(
           leaseNamespace,
@@ -199,7 +275,12 @@ public record ControllerSettings(
           backoffMax,
           resyncPeriod,
           podTerminationWait,
-          requestTimeout);
+          requestTimeout,
+          restartBackoffBase,
+          restartBackoffMax,
+          restartBackoffReset,
+          restartLimit,
+          restartLimitWindow);
     }
   }
 }

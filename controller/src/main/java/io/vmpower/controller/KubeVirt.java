@@ -8,6 +8,8 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.vmpower.api.Keys;
 import io.vmpower.api.ResourceType;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +53,45 @@ final class KubeVirt {
   static boolean deleting(HasMetadata o) {
     String ts = o.getMetadata().getDeletionTimestamp();
     return ts != null && !ts.isEmpty();
+  }
+
+  /** {@code status.nodeName} of a VMI: the node it runs (or ran) on last; empty when unset. */
+  static String nodeName(GenericKubernetesResource vmi) {
+    Object node = vmi.get("status", "nodeName");
+    return node instanceof String s ? s : "";
+  }
+
+  /**
+   * When the VMI last went to {@code phase}, from {@code status.phaseTransitionTimestamps}
+   * (KubeVirt's clock, second precision); empty when not recorded or unreadable.
+   */
+  static Optional<Instant> phaseTransition(GenericKubernetesResource vmi, String phase) {
+    Object list = vmi.get("status", "phaseTransitionTimestamps");
+    if (!(list instanceof Collection<?> entries)) {
+      return Optional.empty();
+    }
+    Optional<Instant> last = Optional.empty();
+    for (Object entry : entries) {
+      if (entry instanceof Map<?, ?> m && phase.equals(m.get("phase"))) {
+        Optional<Instant> at = instant(m.get("phaseTransitionTimestamp"));
+        if (at.isPresent() && (last.isEmpty() || at.get().isAfter(last.get()))) {
+          last = at;
+        }
+      }
+    }
+    return last;
+  }
+
+  /** An RFC 3339 time as the API server writes it; empty for anything else. */
+  static Optional<Instant> instant(Object text) {
+    if (!(text instanceof String s)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Instant.parse(s));
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
   }
 
   static String phase(GenericKubernetesResource vmi) {

@@ -1,12 +1,14 @@
 package io.vmpower.controller;
 
 import io.vmpower.api.RunPolicy;
+import io.vmpower.api.power.RestartLoop;
 import io.vmpower.api.termination.TerminationMessages;
 import io.vmpower.controller.PowerPolicy.PodEnd;
 import io.vmpower.controller.VmSnapshot.LauncherPod;
 import io.vmpower.controller.VmSnapshot.Vm;
 import io.vmpower.controller.VmSnapshot.Vmi;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -19,12 +21,17 @@ import java.util.Optional;
  *   <li>{@link #notOurs}: the namespace is not enabled, the VM is gone or unmanaged;
  *   <li>{@link #standBack}: a start/stop/restart is under way (the user's or ours);
  *   <li>{@link #startPending}: the first start of an AlwaysOnUnlessStoppedManually VM;
- *   <li>{@link #noFinalVmi}: no VMI has ended (a claim whose VMI is gone is finished here);
+ *   <li>{@link RestartRules#unreadableRecord}: the VM's record is not one vmpower writes;
+ *   <li>{@link RestartRules#userStarted}: a user started a VM the controller had given up on;
+ *   <li>{@link #noFinalVmi}: no VMI has ended (a claim whose VMI is gone is finished here, or
+ *       dropped when its backoff still ran: superseded by someone else's start or stop);
  *   <li>{@link #vmiDeleting}: a stop or deletion of the VMI is under way;
- *   <li>{@link #recorded}: the VMI is in the record, done or claimed;
+ *   <li>{@link #recorded}: the VMI is in the record, done or claimed (a claimed restart waits for
+ *       its backoff here);
  *   <li>{@link #kubeVirtActs}: AlwaysOn/AlwaysOff, KubeVirt's runStrategy acts;
  *   <li>{@link #podEnd}, then {@link PowerPolicy}: how the VMI ended, and what the policy says (or
- *       wait for the termination message, or read the pods fresh: {@link #waitOrRead}).
+ *       wait for the termination message, or read the pods fresh: {@link #waitOrRead}); a restart
+ *       goes through {@link RestartLoops} (backoff, give-up).
  * </ol>
  */
 final class PowerDecision {
@@ -35,28 +42,38 @@ final class PowerDecision {
     Optional<Step> apply(VmSnapshot s);
   }
 
-  private static final List<Rule> CHAIN =
+  private final List<Rule> chain =
       List.of(
           PowerDecision::notOurs,
           PowerDecision::standBack,
           PowerDecision::startPending,
-          PowerDecision::noFinalVmi,
+          RestartRules::unreadableRecord,
+          RestartRules::userStarted,
+          this::noFinalVmi,
           PowerDecision::vmiDeleting,
-          PowerDecision::recorded,
+          this::recorded,
           PowerDecision::kubeVirtActs);
 
   private final Duration podTerminationWait;
+  private final RestartLoops.Limits limits;
+
+  /** With the default restart-loop limits. */
+  PowerDecision(Duration podTerminationWait) {
+    this(podTerminationWait, RestartLoops.Limits.DEFAULTS);
+  }
 
   /**
    * @param podTerminationWait how long to wait for the compute container's termination message once
    *     the VMI is final ({@link ControllerSettings#podTerminationWait()})
+   * @param limits restart backoff and give-up ({@link ControllerSettings#restartLimits()})
    */
-  PowerDecision(Duration podTerminationWait) {
+  PowerDecision(Duration podTerminationWait, RestartLoops.Limits limits) {
     this.podTerminationWait = podTerminationWait;
+    this.limits = limits;
   }
 
   Step decide(VmSnapshot s) {
-    for (Rule rule : CHAIN) {
+    for (Rule rule : chain) {
       Optional<Step> step = rule.apply(s);
       if (step.isPresent()) {
         return step.get();
@@ -128,7 +145,7 @@ final class PowerDecision {
   }
 
   /** No VMI has ended; a claimed start whose VMI has been replaced (or removed) has happened. */
-  private static Optional<Step> noFinalVmi(VmSnapshot s) {
+  private Optional<Step> noFinalVmi(VmSnapshot s) {
     if (s.vmi() != null && s.vmi().isFinal()) {
       return Optional.empty();
     }
@@ -148,7 +165,7 @@ final class PowerDecision {
    * after a crash between start and confirmation the cache may still show the old VMI for a moment,
    * and a second start would restart the new one.
    */
-  private static Optional<Step> recorded(VmSnapshot s) {
+  private Optional<Step> recorded(VmSnapshot s) {
     Optional<PowerEventRecord> record = s.vm().record().filter(r -> r.isFor(s.vmi().uid()));
     if (record.isEmpty()) {
       return Optional.empty();
@@ -156,6 +173,12 @@ final class PowerDecision {
     PowerEventRecord r = record.get();
     if (r.isDone()) {
       return nothing("handled already");
+    }
+    Optional<Instant> until = RestartLoops.waitUntil(r.loop(), s.now(), limits);
+    if (until.isPresent()) {
+      // The claim is in the cluster: a restart or a new leader waits for the rest of it.
+      return Optional.of(
+          new Step.WaitForBackoff(r.vmiUid(), until.get(), Duration.between(s.now(), until.get())));
     }
     if (s.freshVmi().isEmpty()) {
       return Optional.of(new Step.ReadFresh(Step.ReadFresh.Source.VMI));
@@ -188,7 +211,7 @@ final class PowerDecision {
    * termination message (or the cache may have missed it: {@link #waitOrRead}).
    */
   private Optional<PodEnd> podEnd(VmSnapshot s) {
-    Optional<LauncherPod> pod = s.newestPod();
+    Optional<LauncherPod> pod = s.lastPod();
     if (pod.isEmpty()) {
       // "Lost" decides a start for AlwaysOnUnlessStoppedManually: only on a fresh list.
       return s.podsFresh() ? Optional.of(new PodEnd.Lost()) : Optional.empty();
@@ -206,7 +229,7 @@ final class PowerDecision {
 
   /** What is left to do when {@link #podEnd} cannot tell yet: wait, or list the pods fresh. */
   private Step waitOrRead(VmSnapshot s) {
-    Optional<Duration> left = s.newestPod().isEmpty() ? Optional.empty() : waited(s);
+    Optional<Duration> left = s.lastPod().isEmpty() ? Optional.empty() : waited(s);
     if (left.isPresent()) {
       return new Step.Wait(s.vmi().uid(), s.waitingSince().orElse(s.now()), left.get());
     }
@@ -220,14 +243,42 @@ final class PowerDecision {
     return left.isNegative() || left.isZero() ? Optional.empty() : Optional.of(left);
   }
 
-  private static Step byPolicy(VmSnapshot s, PodEnd end) {
+  /** The policy's answer; a restart paced, or refused, by restart-loop protection. */
+  private Step byPolicy(VmSnapshot s, PodEnd end) {
     Outcome outcome = PowerPolicy.decide(policy(s), s.vmi().phase(), end);
     String uid = s.vmi().uid();
-    return outcome.start() ? new Step.Claim(uid, outcome, end) : new Step.Stay(uid, outcome, end);
+    RestartLoop carried = RestartLoops.carried(s.vm().record());
+    if (!outcome.start()) {
+      return new Step.Stay(uid, outcome, end, carried);
+    }
+    RestartLoops.Verdict verdict =
+        RestartLoops.restart(carried, outcome.reason(), s.vmi().ranFor(s.now()), s.now(), limits);
+    if (verdict instanceof RestartLoops.Verdict.GiveUp giveUp) {
+      return new Step.Stay(uid, RestartRules.gaveUp(outcome, giveUp, limits), end, giveUp.loop());
+    }
+    return new Step.Claim(uid, outcome, end, ((RestartLoops.Verdict.Restart) verdict).loop());
   }
 
-  private static Step finishClaim(VmSnapshot s, PowerEventRecord claim) {
-    return new Step.FinishClaim(claim, PowerPolicy.recordedStart(policy(s), claim.reason()));
+  /**
+   * A claimed start whose VMI is gone or replaced: it happened — unless its backoff still runs, so
+   * that it was never sent, and someone else's start or stop came first.
+   */
+  private Step finishClaim(VmSnapshot s, PowerEventRecord claim) {
+    Outcome recorded = PowerPolicy.recordedStart(policy(s), claim.reason());
+    if (RestartLoops.waitUntil(claim.loop(), s.now(), limits).isPresent()) {
+      return new Step.DropClaim(
+          claim,
+          Outcome.stay(
+              claim.reason(),
+              Outcome.EventReason.RestartSuperseded,
+              "The VM was started or stopped by someone else while vmpower waited to restart it"
+                  + " ("
+                  + claim.reason()
+                  + "); vmpower did not start it (run policy "
+                  + policy(s).value()
+                  + ")."));
+    }
+    return new Step.FinishClaim(claim, recorded);
   }
 
   private static RunPolicy policy(VmSnapshot s) {

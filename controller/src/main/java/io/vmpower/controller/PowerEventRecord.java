@@ -1,36 +1,39 @@
 package io.vmpower.controller;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vmpower.api.power.LastPowerEvent;
+import io.vmpower.api.power.RestartLoop;
 import java.time.Instant;
 import java.util.Optional;
 
 /**
- * The {@code vmpower.io/last-power-event} annotation: which VMI the controller handled, why, what
- * it did and whether the action is complete. It is the dedup record: a VMI whose uid is recorded
- * with state {@code Done} is never acted on again, by this or any later leader.
+ * The {@code vmpower.io/last-power-event} annotation as the controller works with it: which VMI it
+ * handled, why, what it did, whether the action is complete, and the VM's restart-loop state. It is
+ * the dedup record: a VMI whose uid is recorded with state {@code Done} is never acted on again, by
+ * this or any later leader. Its JSON is {@link LastPowerEvent}'s (module {@code api}), shared with
+ * anyone who reads the annotation.
  *
- * <p>A start is claimed first ({@code state: Starting}) and completed after virt-api accepted it
- * ({@code state: Done}); see README "Exactly once" for why.
+ * <p>A start is claimed first ({@code state: Starting}, with the restart counted and any backoff in
+ * {@link RestartLoop#backoffUntil()}) and completed after virt-api accepted it ({@code state:
+ * Done}); see README "Exactly once" for why.
  *
- * @param vmiUid uid of the VMI that ended (empty for a first start without a VMI)
- * @param reason {@code guest-reset}, {@code guest-shutdown}, {@code vmi-failed}, {@code pod-lost},
- *     {@code start-pending}, {@code unknown}, or another QEMU SHUTDOWN reason
+ * @param vmiUid uid of the VMI that ended (empty for a record not about a VMI)
+ * @param reason see {@link LastPowerEvent#reason()}
  * @param action {@code Start} or {@code None}
  * @param state {@code Starting} while a start is claimed but not confirmed, then {@code Done}
  * @param time when the record was written (RFC 3339)
+ * @param loop the restart-loop state
  */
-record PowerEventRecord(String vmiUid, String reason, String action, State state, String time) {
+record PowerEventRecord(
+    String vmiUid, String reason, String action, State state, String time, RestartLoop loop) {
 
-  static final String START = "Start";
-  static final String NONE = "None";
+  static final String START = LastPowerEvent.START;
+  static final String NONE = LastPowerEvent.NONE;
 
   /** Whether the action is complete. */
   enum State {
     /** A start is claimed but not confirmed. */
-    STARTING("Starting"),
-    DONE("Done");
+    STARTING(LastPowerEvent.STARTING),
+    DONE(LastPowerEvent.DONE);
 
     private final String value;
 
@@ -47,14 +50,35 @@ record PowerEventRecord(String vmiUid, String reason, String action, State state
     }
   }
 
-  private static final JsonMapper JSON = JsonMapper.builder().build();
+  PowerEventRecord {
+    loop = loop == null ? RestartLoop.NONE : loop;
+  }
+
+  /** A record without restart-loop state. */
+  PowerEventRecord(String vmiUid, String reason, String action, State state, String time) {
+    this(vmiUid, reason, action, state, time, RestartLoop.NONE);
+  }
+
+  static PowerEventRecord of(LastPowerEvent e) {
+    return new PowerEventRecord(
+        e.vmiUid(), e.reason(), e.action(), State.parse(e.state()), e.time(), e.loop());
+  }
 
   static PowerEventRecord starting(String vmiUid, String reason, Instant now) {
-    return new PowerEventRecord(vmiUid, reason, START, State.STARTING, now.toString());
+    return starting(vmiUid, reason, now, RestartLoop.NONE);
+  }
+
+  static PowerEventRecord starting(String vmiUid, String reason, Instant now, RestartLoop loop) {
+    return new PowerEventRecord(vmiUid, reason, START, State.STARTING, now.toString(), loop);
   }
 
   static PowerEventRecord done(String vmiUid, String reason, String action, Instant now) {
-    return new PowerEventRecord(vmiUid, reason, action, State.DONE, now.toString());
+    return done(vmiUid, reason, action, now, RestartLoop.NONE);
+  }
+
+  static PowerEventRecord done(
+      String vmiUid, String reason, String action, Instant now, RestartLoop loop) {
+    return new PowerEventRecord(vmiUid, reason, action, State.DONE, now.toString(), loop);
   }
 
   boolean isDone() {
@@ -65,39 +89,29 @@ record PowerEventRecord(String vmiUid, String reason, String action, State state
     return uid != null && uid.equals(vmiUid);
   }
 
+  /** The start confirmed: Done, its backoff over. */
   PowerEventRecord completed(Instant now) {
-    return new PowerEventRecord(vmiUid, reason, action, State.DONE, now.toString());
+    return new PowerEventRecord(
+        vmiUid, reason, action, State.DONE, now.toString(), loop.withoutBackoff());
+  }
+
+  /** The claimed start dropped (superseded by someone else's start or stop): Done, no action. */
+  PowerEventRecord superseded(Instant now) {
+    return new PowerEventRecord(
+        vmiUid, reason, NONE, State.DONE, now.toString(), loop.withoutBackoff());
+  }
+
+  /** The same record with another restart-loop state. */
+  PowerEventRecord withLoop(RestartLoop newLoop, Instant now) {
+    return new PowerEventRecord(vmiUid, reason, action, state, now.toString(), newLoop);
   }
 
   String toJson() {
-    ObjectNode node = JSON.createObjectNode();
-    node.put("vmiUid", vmiUid);
-    node.put("reason", reason);
-    node.put("action", action);
-    node.put("state", state.value);
-    node.put("time", time);
-    return node.toString();
+    return new LastPowerEvent(vmiUid, reason, action, state.value, time, loop).toJson();
   }
 
-  /** Parses the annotation; anything unreadable counts as no record. */
+  /** Parses the annotation; anything unreadable counts as no record (see {@link VmSnapshot.Vm}). */
   static Optional<PowerEventRecord> parse(String text) {
-    if (text == null || text.isBlank()) {
-      return Optional.empty();
-    }
-    try {
-      JsonNode node = JSON.readTree(text);
-      if (node == null || !node.isObject() || !node.path("vmiUid").isTextual()) {
-        return Optional.empty();
-      }
-      return Optional.of(
-          new PowerEventRecord(
-              node.path("vmiUid").asText(),
-              node.path("reason").asText(""),
-              node.path("action").asText(""),
-              State.parse(node.path("state").asText(State.DONE.value)),
-              node.path("time").asText("")));
-    } catch (Exception e) {
-      return Optional.empty();
-    }
+    return LastPowerEvent.parse(text).map(PowerEventRecord::of);
   }
 }

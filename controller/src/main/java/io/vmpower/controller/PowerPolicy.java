@@ -1,7 +1,5 @@
 package io.vmpower.controller;
 
-import static io.vmpower.controller.PowerEventReason.GUEST_RESET;
-import static io.vmpower.controller.PowerEventReason.GUEST_SHUTDOWN;
 import static io.vmpower.controller.PowerEventReason.POD_LOST;
 import static io.vmpower.controller.PowerEventReason.START_PENDING;
 import static io.vmpower.controller.PowerEventReason.UNKNOWN;
@@ -10,11 +8,28 @@ import static io.vmpower.controller.PowerEventReason.VMI_FAILED;
 import io.vmpower.api.RunPolicy;
 import io.vmpower.api.termination.ShutdownReason;
 import io.vmpower.controller.Outcome.EventReason;
-import java.util.Set;
+import java.util.List;
+import java.util.Optional;
 
 /**
- * The policy table of DESIGN.md section 2, for a VMI that has ended (Succeeded or Failed) and is
- * not being deleted by a user. Pure: no I/O, no clock.
+ * The policy table (README "Choosing a policy", DESIGN.md section 2, issue 14's rows): for a VMI
+ * that has ended (Succeeded or Failed) and is not being deleted by a user, what the policy says,
+ * from how the pod that ran it last ended. Pure: no I/O, no clock. Only Manual and
+ * AlwaysOnUnlessStoppedManually get here; AlwaysOn/AlwaysOff are KubeVirt's.
+ *
+ * <ol>
+ *   <li>a reboot in all but name — the guest's ({@code guest-reset}), {@code virtctl reset} ({@code
+ *       host-reset}), {@code virtctl soft-reboot} through ACPI ({@code soft-reboot}), a watchdog
+ *       reset ({@code watchdog}) — restarts, each with its own Event;
+ *   <li>a guest power-off ({@code guest-shutdown}, also {@code virtctl stop}) stays stopped;
+ *   <li>a guest panic ({@code guest-panic}) stays stopped, whatever the VMI's phase: the guest's
+ *       doing, kept for inspection;
+ *   <li>other guest-initiated ends (a watchdog that powered the guest off, QEMU reasons without a
+ *       row) stay stopped;
+ *   <li>no guest reason: a Failed VMI or a lost pod restarts for AlwaysOnUnlessStoppedManually
+ *       only; a Succeeded VMI without a readable record stays stopped (it may have been a
+ *       deliberate power-off).
+ * </ol>
  */
 final class PowerPolicy {
   private PowerPolicy() {}
@@ -34,6 +49,28 @@ final class PowerPolicy {
     record Unterminated(String pod) implements PodEnd {}
   }
 
+  /** A way of stopping that is a reboot in all but name: restarted, with its own Event. */
+  private record Reboot(ShutdownReason reason, EventReason event, String what) {}
+
+  private static final List<Reboot> REBOOTS =
+      List.of(
+          new Reboot(
+              ShutdownReason.GUEST_RESET,
+              EventReason.RestartedAfterGuestReboot,
+              "The guest rebooted"),
+          new Reboot(
+              ShutdownReason.HOST_RESET,
+              EventReason.RestartedAfterReset,
+              "The VM was reset (virtctl reset)"),
+          new Reboot(
+              ShutdownReason.SOFT_REBOOT,
+              EventReason.RestartedAfterSoftReboot,
+              "The VM was soft-rebooted through ACPI (virtctl soft-reboot without the guest agent)"),
+          new Reboot(
+              ShutdownReason.WATCHDOG_RESET,
+              EventReason.RestartedAfterWatchdog,
+              "The guest's watchdog fired and reset it (the guest had stopped responding)"));
+
   /** True for the two final VMI phases. */
   static boolean isFinal(String vmiPhase) {
     return "Succeeded".equals(vmiPhase) || "Failed".equals(vmiPhase);
@@ -52,36 +89,44 @@ final class PowerPolicy {
   static Outcome decide(RunPolicy policy, String vmiPhase, PodEnd pod) {
     String p = policy.value();
     ShutdownReason reason = pod instanceof PodEnd.Terminated t ? t.reason() : ShutdownReason.NONE;
-    // Reboots in all but name (issue 14): restarted like a guest reboot, recorded as what they
-    // were. TODO(issue 14, controller half): their own Event reasons, restart backoff.
-    String rebooted = rebootDescription(reason);
-    if (rebooted != null) {
+    Optional<Reboot> reboot = REBOOTS.stream().filter(r -> r.reason().equals(reason)).findFirst();
+    if (reboot.isPresent()) {
+      Reboot r = reboot.get();
       return policy.restartsOnGuestReset()
-          ? Outcome.start(
-              reason.recordReason(),
-              EventReason.RestartedAfterGuestReboot,
-              rebooted
-                  + "; started the VM again with a new virt-launcher pod (run policy "
-                  + p
-                  + ").")
+          ? restarted(r, p)
           : Outcome.stay(
               reason.recordReason(),
               EventReason.GuestStopped,
-              rebooted + "; run policy " + p + " does not restart it.");
+              r.what() + "; run policy " + p + " does not restart it.");
     }
     if (reason instanceof ShutdownReason.GuestShutdown) {
       return Outcome.stay(
-          GUEST_SHUTDOWN.code(),
+          reason.recordReason(),
           EventReason.GuestPoweredOff,
           "The guest powered off (or was stopped gracefully); the VM stays stopped (run policy "
               + p
               + "). Start it with virtctl start.");
     }
-    if (reason instanceof ShutdownReason.GuestPanic
-        || reason instanceof ShutdownReason.Watchdog
-        || reason instanceof ShutdownReason.Other o && o.guest()) {
-      // Guest-side crashes (a panic, a watchdog that powered the guest off) are the guest's
-      // doing, not the infrastructure's.
+    if (reason instanceof ShutdownReason.GuestPanic) {
+      return Outcome.stay(
+          reason.recordReason(),
+          EventReason.GuestPanicked,
+          "The guest kernel panicked (its panic device reported it); the VM stays stopped (run"
+              + " policy "
+              + p
+              + "), a crash of the guest's own making. Start it with virtctl start.");
+    }
+    if (reason instanceof ShutdownReason.Watchdog w) {
+      return Outcome.stay(
+          reason.recordReason(),
+          EventReason.GuestStopped,
+          "The guest's watchdog fired with action "
+              + w.action().qemuName()
+              + " and stopped it; the VM stays stopped (run policy "
+              + p
+              + "). Start it with virtctl start.");
+    }
+    if (reason instanceof ShutdownReason.Other o && o.guest()) {
       return Outcome.stay(
           reason.recordReason(),
           EventReason.GuestStopped,
@@ -123,34 +168,15 @@ final class PowerPolicy {
                 + " does not restart after failures. Start it with virtctl start.");
   }
 
-  /**
-   * What happened, for the reasons that end a VMI the way a reboot does: a guest reboot, a host
-   * reset ({@code virtctl reset}), a soft reboot without the guest agent, a watchdog reset; null
-   * for every other reason.
-   */
-  private static String rebootDescription(ShutdownReason reason) {
-    if (reason instanceof ShutdownReason.GuestReset) {
-      return "The guest rebooted";
-    }
-    if (reason instanceof ShutdownReason.HostReset) {
-      return "The VM was reset (virtctl reset)";
-    }
-    if (reason instanceof ShutdownReason.SoftReboot) {
-      return "The VM was soft-rebooted through ACPI (virtctl soft-reboot without the guest agent)";
-    }
-    if (reason instanceof ShutdownReason.Watchdog w
-        && w.action() == ShutdownReason.WatchdogAction.RESET) {
-      return "The guest's watchdog reset it";
-    }
-    return null;
+  private static Outcome restarted(Reboot r, String policy) {
+    return Outcome.start(
+        r.reason().recordReason(),
+        r.event(),
+        r.what()
+            + "; started the VM again with a new virt-launcher pod (run policy "
+            + policy
+            + ").");
   }
-
-  /** Recorded reasons of reboots in all but name (see {@link #rebootDescription}). */
-  private static final Set<String> REBOOT_LIKE =
-      Set.of(
-          ShutdownReason.HOST_RESET.recordReason(),
-          ShutdownReason.SOFT_REBOOT.recordReason(),
-          ShutdownReason.WATCHDOG_RESET.recordReason());
 
   /**
    * The Event for a start recorded in {@code vmpower.io/last-power-event} by an earlier attempt
@@ -158,26 +184,12 @@ final class PowerPolicy {
    */
   static Outcome recordedStart(RunPolicy policy, String reason) {
     String p = policy.value();
-    PowerEventReason known = PowerEventReason.of(reason).orElse(null);
-    if (known == GUEST_RESET) {
-      return Outcome.start(
-          reason,
-          EventReason.RestartedAfterGuestReboot,
-          "The guest rebooted; started the VM again with a new virt-launcher pod (run policy "
-              + p
-              + ").");
+    Optional<Reboot> reboot =
+        REBOOTS.stream().filter(r -> r.reason().recordReason().equals(reason)).findFirst();
+    if (reboot.isPresent()) {
+      return restarted(reboot.get(), p);
     }
-    if (REBOOT_LIKE.contains(reason)) {
-      return Outcome.start(
-          reason,
-          EventReason.RestartedAfterGuestReboot,
-          "The VM rebooted ("
-              + reason
-              + "); started it again with a new virt-launcher pod (run policy "
-              + p
-              + ").");
-    }
-    if (known == START_PENDING) {
+    if (START_PENDING.code().equals(reason)) {
       return Outcome.start(
           reason,
           EventReason.StartedFirstTime,

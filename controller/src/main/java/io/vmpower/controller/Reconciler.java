@@ -29,6 +29,7 @@ final class Reconciler {
   Optional<Duration> reconcile(String key) {
     VmSnapshot snapshot = gatherer.gather(key);
     actuator.reportUninjected(snapshot, PowerDecision.uninjectedPods(snapshot));
+    actuator.observe(snapshot);
     Step step = null;
     for (int i = 0; i < MAX_STEPS; i++) {
       step = decision.decide(snapshot);

@@ -131,7 +131,7 @@ final class Session implements AutoCloseable {
     Reconciler reconciler =
         new Reconciler(
             gatherer,
-            new PowerDecision(settings.podTerminationWait()),
+            new PowerDecision(settings.podTerminationWait(), settings.restartLimits()),
             new Actuator(client, gatherer, virtApi, events, metrics, leader, waits, clock));
 
     // Stopped informers complete their futures exceptionally: no workers after close().

@@ -1,5 +1,6 @@
 package io.vmpower.controller;
 
+import io.vmpower.api.power.RestartLoop;
 import io.vmpower.controller.PowerPolicy.PodEnd;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,15 +38,18 @@ sealed interface Step {
    * The VM stays stopped: Event, then the record {@code Done}/{@code None} (guarded by the VM's
    * resourceVersion), so that the decision is neither repeated nor its Event written twice.
    *
-   * @param end what the decision was based on
+   * @param end what the decision was based on (null: not a pod's end)
+   * @param loop the restart-loop state the record carries on (given up, for a give-up)
    */
-  record Stay(String vmiUid, Outcome outcome, PodEnd end) implements Step {}
+  record Stay(String vmiUid, Outcome outcome, PodEnd end, RestartLoop loop) implements Step {}
 
   /**
    * Claim the start: the record {@code Starting}, guarded by the VM's resourceVersion, so that only
    * one actor starts for this VMI.
+   *
+   * @param loop the restart-loop state with this restart counted, and its backoff if it waits
    */
-  record Claim(String vmiUid, Outcome outcome, PodEnd end) implements Step {}
+  record Claim(String vmiUid, Outcome outcome, PodEnd end, RestartLoop loop) implements Step {}
 
   /** Start the claimed VM through virt-api, then Event and confirm ({@code Starting → Done}). */
   record Start(PowerEventRecord claim, Outcome outcome) implements Step {}
@@ -63,4 +67,24 @@ sealed interface Step {
 
   /** Remove {@code vmpower.io/start-pending} without starting. */
   record DropStartPending(String why) implements Step {}
+
+  // ---- restart-loop protection (RestartRules, RestartActions) ----------------------------------
+
+  /** The claimed restart waits for its backoff: look again after {@code left}. */
+  record WaitForBackoff(String vmiUid, Instant until, Duration left) implements Step {}
+
+  /**
+   * A start or stop by someone else came before the claimed restart, which had not been sent (its
+   * backoff was still running): Event, and the claim completed without an action.
+   */
+  record DropClaim(PowerEventRecord claim, Outcome outcome) implements Step {}
+
+  /** A user started a VM the controller had given up on: the give-up cleared, with an Event. */
+  record ClearGiveUp(PowerEventRecord record, String newVmiUid) implements Step {}
+
+  /**
+   * The VM's record is unreadable and no ended VMI waits for a decision: rewrite it as an empty
+   * record, with an Event saying what was wrong.
+   */
+  record RepairRecord(String problem) implements Step {}
 }

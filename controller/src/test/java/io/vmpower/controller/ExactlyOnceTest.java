@@ -5,9 +5,11 @@ import static io.vmpower.controller.Snapshots.ended;
 import static io.vmpower.controller.Snapshots.running;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmpower.api.power.RestartLoop;
 import io.vmpower.controller.Outcome.EventReason;
 import io.vmpower.controller.VmSnapshot.LauncherPod;
 import java.time.Instant;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -43,6 +45,15 @@ class ExactlyOnceTest {
           confirmed                                          | Done A     | no                  | B Running            | -                    | Nothing
           confirmed; the cache still shows the old VMI       | Done A     | no                  | A Succeeded          | -                    | Nothing
           confirmed; the guest of B reboots too              | Done A     | no                  | B Succeeded          | -                    | Claim B
+          claimed with a backoff that still runs             | Starting A +30s | no             | A Succeeded          | -                    | WaitForBackoff A
+          claimed with a backoff that is over                | Starting A -1s | no              | A Succeeded          | -                    | ReadFresh VMI
+          backoff over, the VMI read fresh                   | Starting A -1s | no              | A Succeeded          | A Succeeded          | Start A
+          backoff over, started, not confirmed               | Starting A -1s | no              | B Running            | -                    | FinishClaim A
+          in the backoff a user starts the VM: pending       | Starting A +30s | yes            | A Succeeded          | -                    | Nothing
+          in the backoff a user started the VM               | Starting A +30s | no             | B Running            | -                    | DropClaim A
+          in the backoff a user stopped the VM (VMI deleted) | Starting A +30s | no             | none                 | -                    | DropClaim A
+          in the backoff the user's stop is under way        | Starting A +30s | no             | A Succeeded deleting | -                    | Nothing
+          a backoff edited to a year ahead is not kept       | Starting A +365d | no            | A Succeeded          | -                    | ReadFresh VMI
           """)
   void afterARestartAtEachPoint(
       String point, String record, String requests, String cached, String fresh, String next) {
@@ -78,6 +89,18 @@ class ExactlyOnceTest {
         Step.FinishClaim finish = (Step.FinishClaim) step;
         assertThat(finish.claim().vmiUid()).isEqualTo(expected[1]);
         assertThat(finish.outcome().eventReason()).isEqualTo(EventReason.RestartedAfterGuestReboot);
+      }
+      case "WaitForBackoff" -> {
+        Step.WaitForBackoff wait = (Step.WaitForBackoff) step;
+        assertThat(wait.vmiUid()).isEqualTo(expected[1]);
+        assertThat(wait.until()).isEqualTo(NOW.plusSeconds(30));
+        assertThat(wait.left()).isEqualTo(java.time.Duration.ofSeconds(30));
+      }
+      case "DropClaim" -> {
+        Step.DropClaim drop = (Step.DropClaim) step;
+        assertThat(drop.claim().vmiUid()).isEqualTo(expected[1]);
+        assertThat(drop.outcome().eventReason()).isEqualTo(EventReason.RestartSuperseded);
+        assertThat(drop.outcome().start()).isFalse();
       }
       case "ReadFresh" ->
           assertThat(((Step.ReadFresh) step).what())
@@ -156,11 +179,50 @@ class ExactlyOnceTest {
   })
   void everyCrashPointStartsOnce(
       int crashAfter, int progress, boolean staleCache, boolean userStops) {
+    everyCrashPointStartsOnce(crashAfter, progress, staleCache, userStops, false);
+  }
+
+  /**
+   * The same with a restart that waits for its backoff (the VM was restarted once before and has
+   * not run long since): the claim carries the backoff, whichever controller comes next waits for
+   * the rest of it, and the start happens once, not before the backoff is over.
+   */
+  @ParameterizedTest(
+      name = "with backoff: stopped after write {0}, virt-controller {1} steps on, stale cache {2}")
+  @CsvSource({
+    "0, 0, false, false", "2, 0, false, false", "2, 1, true, false", "2, 2, false, false",
+    "2, 2, true, true", "3, 0, true, false", "3, 2, false, false", "4, 2, true, false"
+  })
+  void everyCrashPointStartsOnceAfterTheBackoff(
+      int crashAfter, int progress, boolean staleCache, boolean userStops) {
+    everyCrashPointStartsOnce(crashAfter, progress, staleCache, userStops, true);
+  }
+
+  private void everyCrashPointStartsOnce(
+      int crashAfter, int progress, boolean staleCache, boolean userStops, boolean backoff) {
     Cluster c = new Cluster();
     VmSnapshot.Vmi atCrash = c.vmi;
+    Instant backoffUntil = NOW;
+    if (backoff) {
+      // An earlier restart, of VMI Z, a moment ago: this one is the second of a streak.
+      c.record =
+          PowerEventRecord.done(
+              "Z",
+              "guest-reset",
+              PowerEventRecord.START,
+              NOW,
+              RestartLoop.NONE.restarted("guest-reset", NOW.minusSeconds(20), 5, Optional.empty()));
+      assertThat(c.reconcile(c.vmi)).isFalse(); // claimed (write 1), then waits
+      backoffUntil = c.record.loop().backoffUntil().orElseThrow();
+      assertThat(backoffUntil).isEqualTo(NOW.plusSeconds(10));
+      c.now = NOW.plusSeconds(9);
+      assertThat(c.reconcile(c.vmi)).isFalse(); // any controller waits for the rest of it
+      assertThat(c.starts).isZero();
+      c.now = backoffUntil;
+    }
     c.crashAfter = crashAfter;
     boolean crashed = c.reconcile(c.vmi);
-    assertThat(crashed).isEqualTo(crashAfter > 0);
+    assertThat(crashed).isEqualTo(crashAfter > (backoff ? 1 : 0));
     for (int i = 0; i < progress; i++) {
       c.virtController();
     }
@@ -170,13 +232,18 @@ class ExactlyOnceTest {
     c.crashAfter = -1;
     c.reconcile(staleCache ? atCrash : c.vmi);
     for (int round = 0; round < 5; round++) {
+      c.now = c.now.plusSeconds(4);
       c.virtController();
       c.reconcile(c.vmi);
     }
 
     assertThat(c.starts).isEqualTo(1);
+    assertThat(c.startedAt).isAfterOrEqualTo(backoffUntil);
     assertThat(c.record.vmiUid()).isEqualTo("A");
     assertThat(c.record.isDone()).isTrue();
+    assertThat(c.record.loop().backoffUntil()).isEmpty();
+    assertThat(c.record.loop().restarts()).containsEntry("guest-reset", backoff ? 2L : 1L);
+    assertThat(c.record.loop().streak()).isEqualTo(backoff ? 2 : 1);
     assertThat(c.events).containsExactly("A/RestartedAfterGuestReboot");
     assertThat(c.vmi).isEqualTo(userStops ? null : new VmSnapshot.Vmi("B", "Running", false));
   }
@@ -184,6 +251,8 @@ class ExactlyOnceTest {
   /** A Manual VM whose guest rebooted in VMI A, and just enough of KubeVirt and the API. */
   private static final class Cluster {
     PowerEventRecord record;
+    Instant now = NOW;
+    Instant startedAt;
     boolean requests;
     VmSnapshot.Vmi vmi = new VmSnapshot.Vmi("A", "Succeeded", false);
     int starts;
@@ -203,6 +272,7 @@ class ExactlyOnceTest {
               .stateChangeRequests(requests)
               .vmi(cached == null ? "none" : cached.uid() + " " + cached.phase())
               .pods(cached == null ? new LauncherPod[0] : new LauncherPod[] {pod(cached)})
+              .now(now)
               .build();
       try {
         for (int i = 0; i < 8; i++) {
@@ -215,7 +285,9 @@ class ExactlyOnceTest {
                         vmi == null ? java.util.List.of() : java.util.List.of(pod(vmi)));
           } else if (step instanceof Step.Claim claim) {
             assertThat(s.vm().record()).isEqualTo(java.util.Optional.ofNullable(record));
-            record = PowerEventRecord.starting(claim.vmiUid(), claim.outcome().reason(), NOW);
+            record =
+                PowerEventRecord.starting(
+                    claim.vmiUid(), claim.outcome().reason(), now, claim.loop());
             written();
             s = s.withClaim(vm(s), claim);
           } else if (step instanceof Step.Start start) {
@@ -227,7 +299,7 @@ class ExactlyOnceTest {
             event(finish.claim(), finish.outcome());
             confirm(finish.claim());
             return false;
-          } else if (step instanceof Step.Nothing) {
+          } else if (step instanceof Step.Nothing || step instanceof Step.WaitForBackoff) {
             return false;
           } else {
             throw new AssertionError("unexpected " + step);
@@ -243,6 +315,7 @@ class ExactlyOnceTest {
     private void startRequest() {
       if (!requests && (vmi == null || vmi.isFinal())) {
         starts++;
+        startedAt = now;
         requests = true;
         written();
       }
@@ -256,7 +329,7 @@ class ExactlyOnceTest {
     /** The JSON-patch test on the record: only a record that still says this claim. */
     private void confirm(PowerEventRecord claim) {
       if (claim.equals(record)) {
-        record = claim.completed(NOW);
+        record = claim.completed(now);
         written();
       }
     }
@@ -297,12 +370,24 @@ class ExactlyOnceTest {
 
   private static final Instant NOW = Snapshots.NOW;
 
+  /** "Starting A", "Done A", or "Starting A +30s" (a backoff until 30 s after NOW; -1s, +365d). */
   private static PowerEventRecord record(String text) {
     if (text == null) {
       return null;
     }
     String[] parts = text.split(" ");
-    PowerEventRecord starting = PowerEventRecord.starting(parts[1], "guest-reset", CLAIMED_AT);
+    RestartLoop loop = RestartLoop.NONE;
+    if (parts.length > 2) {
+      String offset = parts[2];
+      long n = Long.parseLong(offset.substring(0, offset.length() - 1));
+      java.time.Duration d =
+          offset.endsWith("d") ? java.time.Duration.ofDays(n) : java.time.Duration.ofSeconds(n);
+      loop =
+          RestartLoop.NONE.restarted(
+              "guest-reset", CLAIMED_AT, 5, java.util.Optional.of(NOW.plus(d)));
+    }
+    PowerEventRecord starting =
+        PowerEventRecord.starting(parts[1], "guest-reset", CLAIMED_AT, loop);
     return parts[0].equals("Done") ? starting.completed(CLAIMED_AT.plusSeconds(1)) : starting;
   }
 

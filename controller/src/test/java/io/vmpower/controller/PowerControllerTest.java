@@ -199,13 +199,45 @@ class PowerControllerTest {
     assertThat(kubevirt.starts(ENABLED_NS, name)).isZero();
   }
 
+  @Test
+  void afterAFailedMigrationThePodThatRanTheVmiLastDecides() {
+    String name = runningVm("Manual");
+    // The failed migration's target pod is newer than the source and ended without a guest.
+    var target = kubevirt.failedMigration(ENABLED_NS, name);
+    await()
+        .during(Duration.ofMillis(500))
+        .atMost(Duration.ofSeconds(2))
+        .until(() -> record(ENABLED_NS, name).isEmpty());
+    // Later the guest reboots in the source pod, which still runs it.
+    String uid = kubevirt.vmi(ENABLED_NS, name).getMetadata().getUid();
+    kubevirt.guestReset(ENABLED_NS, name);
+    assertThat(kubevirt.activePod(ENABLED_NS, name).getMetadata().getName())
+        .isNotEqualTo(target.getMetadata().getName());
+    PowerEventRecord done = awaitDone(ENABLED_NS, name);
+    assertThat(done.vmiUid()).isEqualTo(uid);
+    assertThat(done.reason()).isEqualTo("guest-reset");
+    assertThat(done.action()).isEqualTo("Start");
+    assertThat(kubevirt.starts(ENABLED_NS, name)).isEqualTo(1);
+  }
+
+  @Test
+  void afterACompletedMigrationTheTargetPodDecides() {
+    String name = runningVm("AlwaysOnUnlessStoppedManually");
+    kubevirt.migrate(ENABLED_NS, name, "");
+    kubevirt.end(ENABLED_NS, name, FakeKubeVirt.RESET_MESSAGE, "Succeeded");
+    PowerEventRecord done = awaitDone(ENABLED_NS, name);
+    assertThat(done.reason()).isEqualTo("guest-reset");
+    assertThat(done.action()).isEqualTo("Start");
+  }
+
   @ParameterizedTest(name = "{0} message, VMI {1}, {2}")
   @CsvSource({
     "missing, Succeeded, Manual, None, unknown, NoShutdownRecord",
     "foreign, Succeeded, AlwaysOnUnlessStoppedManually, None, unknown, NoShutdownRecord",
     "missing, Failed, AlwaysOnUnlessStoppedManually, Start, vmi-failed, RestartedAfterFailure",
     "foreign, Failed, Manual, None, vmi-failed, NotRestartedAfterFailure",
-    "panic, Failed, AlwaysOnUnlessStoppedManually, None, guest-panic, GuestStopped",
+    "panic, Failed, AlwaysOnUnlessStoppedManually, None, guest-panic, GuestPanicked",
+    "panicked, Failed, AlwaysOnUnlessStoppedManually, None, guest-panic, GuestPanicked",
   })
   void missingOrForeignMessages(
       String message, String phase, String policy, String action, String reason, String event) {
@@ -216,6 +248,9 @@ class PowerControllerTest {
           case "foreign" -> "panic: runtime error: something else entirely\n{\"level\":\"info\"}";
           case "panic" ->
               "{\"source\":\"vmpower\",\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-panic\"}";
+          // As the monitor records a pvpanic panic under libvirt's default on_crash destroy.
+          case "panicked" ->
+              "{\"source\":\"vmpower\",\"event\":\"GUEST_PANICKED\",\"action\":\"pause\"}";
           default -> throw new IllegalArgumentException(message);
         };
     kubevirt.end(ENABLED_NS, name, text, phase);

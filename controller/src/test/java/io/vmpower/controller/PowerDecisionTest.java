@@ -158,6 +158,119 @@ class PowerDecisionTest {
     }
   }
 
+  /**
+   * The pod that ran the VMI last (DESIGN.md section 9, "Migration"): not simply the newest, which
+   * after a failed migration is its finished target pod.
+   */
+  @Nested
+  class AfterALiveMigration {
+    private VmSnapshot.Vmi vmi(String node, VmSnapshot.Migration migration) {
+      return new VmSnapshot.Vmi(
+          "A",
+          "Succeeded",
+          false,
+          node,
+          Optional.ofNullable(migration),
+          Optional.empty(),
+          Optional.empty(),
+          Optional.empty());
+    }
+
+    private LauncherPod pod(String name, int second, String node, String job, String message) {
+      LauncherPod p = ended(name, second, message);
+      return new LauncherPod(
+          p.name(),
+          p.uid(),
+          p.created(),
+          p.resourceVersion(),
+          message == null ? "Failed" : p.phase(),
+          true,
+          false,
+          Optional.ofNullable(message),
+          node,
+          job);
+    }
+
+    @Test
+    void aFailedMigrationLeavesTheSourceDeciding() {
+      // source (node-1) ran the guest until it rebooted; the target (node-2, newer) failed.
+      VmSnapshot.Migration failed =
+          new VmSnapshot.Migration("source", "target", "node-1", "node-2", "m1", true, true);
+      Step step =
+          Snapshots.vm("Manual")
+              .vmi(vmi("node-1", failed))
+              .pods(pod("source", 1, "node-1", "", RESET), pod("target", 2, "node-2", "m1", ""))
+              .decide();
+      assertThat(((Step.Claim) step).outcome().reason()).isEqualTo("guest-reset");
+    }
+
+    @Test
+    void aFailedMigrationWithoutPodNamesIsToldByNodeAndMigrationLabel() {
+      VmSnapshot.Migration failed =
+          new VmSnapshot.Migration("", "", "node-1", "node-1", "m1", true, true);
+      Step step =
+          Snapshots.vm("Manual")
+              .vmi(vmi("node-1", failed))
+              .pods(pod("source", 1, "node-1", "", RESET), pod("target", 2, "node-1", "m1", ""))
+              .decide();
+      assertThat(((Step.Claim) step).outcome().reason()).isEqualTo("guest-reset");
+    }
+
+    @Test
+    void aFailedMigrationsRunningTargetIsNotWaitedFor() {
+      VmSnapshot.Migration failed =
+          new VmSnapshot.Migration("source", "target", "node-1", "node-2", "m1", true, true);
+      Step step =
+          Snapshots.vm("Manual")
+              .vmi(vmi("node-1", failed))
+              .pods(pod("source", 1, "node-1", "", POWEROFF), running("target", 2))
+              .decide();
+      assertThat(((Step.Stay) step).outcome().reason()).isEqualTo("guest-shutdown");
+    }
+
+    @Test
+    void aCompletedMigrationLeavesTheTargetDeciding() {
+      // The source completed (its message would read as a reboot); the guest powered off in the
+      // target, on node-2.
+      VmSnapshot.Migration done =
+          new VmSnapshot.Migration("source", "target", "node-1", "node-2", "m1", true, false);
+      Step step =
+          Snapshots.vm("Manual")
+              .vmi(vmi("node-2", done))
+              .pods(
+                  pod("source", 1, "node-1", "", RESET), pod("target", 2, "node-2", "m1", POWEROFF))
+              .decide();
+      assertThat(((Step.Stay) step).outcome().reason()).isEqualTo("guest-shutdown");
+    }
+
+    @Test
+    void migratedThereAndBackTheNamedTargetDecides() {
+      // node-1 → node-2 → node-1: two pods on node-1; the last migration names the newer one.
+      VmSnapshot.Migration back =
+          new VmSnapshot.Migration("second", "third", "node-2", "node-1", "m2", true, false);
+      Step step =
+          Snapshots.vm("Manual")
+              .vmi(vmi("node-1", back))
+              .pods(
+                  pod("first", 1, "node-1", "", POWEROFF),
+                  pod("second", 2, "node-2", "m1", POWEROFF),
+                  pod("third", 3, "node-1", "m2", RESET))
+              .decide();
+      assertThat(((Step.Claim) step).outcome().reason()).isEqualTo("guest-reset");
+    }
+
+    @Test
+    void withoutMigrationStateThePodOnTheVmisNodeDecides() {
+      // A leftover finished pod on another node is newer; status.nodeName says where A ran.
+      Step step =
+          Snapshots.vm("Manual")
+              .vmi(vmi("node-1", null))
+              .pods(pod("ran", 1, "node-1", "", RESET), pod("leftover", 2, "node-3", "m0", ""))
+              .decide();
+      assertThat(((Step.Claim) step).outcome().reason()).isEqualTo("guest-reset");
+    }
+  }
+
   @Nested
   class WaitsForTheTerminationMessage {
     private Snapshots.Builder finalVmiRunningPod() {

@@ -24,19 +24,26 @@ class PowerPolicyTest {
     "Manual, Failed, lost, false, NotRestartedAfterFailure, pod-lost",
     "AlwaysOnUnlessStoppedManually, Failed, lost, true, RestartedAfterFailure, pod-lost",
     "AlwaysOnUnlessStoppedManually, Failed, host-signal, true, RestartedAfterFailure, vmi-failed",
-    "AlwaysOnUnlessStoppedManually, Failed, guest-panic, false, GuestStopped, guest-panic",
+    "AlwaysOnUnlessStoppedManually, Failed, guest-subsystem-reset, false, GuestStopped, subsystem-reset",
     "AlwaysOnUnlessStoppedManually, Succeeded, none, false, NoShutdownRecord, unknown",
     "AlwaysOnUnlessStoppedManually, Succeeded, lost, false, NoShutdownRecord, unknown",
     // A guest reset wins over the VMI phase.
     "Manual, Failed, guest-reset, true, RestartedAfterGuestReboot, guest-reset",
-    // Issue 14's new reasons, as mapped until the controller half gives them their own rows:
-    // the reboot-like ones restart like a guest reboot, recorded as what they were ...
-    "Manual, Succeeded, host-reset, true, RestartedAfterGuestReboot, host-reset",
-    "AlwaysOnUnlessStoppedManually, Succeeded, soft-reboot, true, RestartedAfterGuestReboot, soft-reboot",
-    "Manual, Succeeded, watchdog-reset, true, RestartedAfterGuestReboot, watchdog",
-    // ... guest-side crashes stay stopped.
-    "AlwaysOnUnlessStoppedManually, Failed, panic, false, GuestStopped, guest-panic",
+    // Issue 14's rows: reboots in all but name restart, each with its own Event ...
+    "Manual, Succeeded, host-reset, true, RestartedAfterReset, host-reset",
+    "AlwaysOnUnlessStoppedManually, Succeeded, host-reset, true, RestartedAfterReset, host-reset",
+    "Manual, Succeeded, soft-reboot, true, RestartedAfterSoftReboot, soft-reboot",
+    "AlwaysOnUnlessStoppedManually, Succeeded, soft-reboot, true, RestartedAfterSoftReboot, soft-reboot",
+    "Manual, Succeeded, watchdog-reset, true, RestartedAfterWatchdog, watchdog",
+    "AlwaysOnUnlessStoppedManually, Succeeded, watchdog-reset, true, RestartedAfterWatchdog, watchdog",
+    // ... a guest panic stays stopped whatever the VMI's phase (a Failed VMI is not a failure of
+    // the infrastructure here) ...
+    "Manual, Failed, panic, false, GuestPanicked, guest-panic",
+    "AlwaysOnUnlessStoppedManually, Failed, panic, false, GuestPanicked, guest-panic",
+    "AlwaysOnUnlessStoppedManually, Succeeded, panic, false, GuestPanicked, guest-panic",
+    // ... and a watchdog that powered the guest off is the guest's end too.
     "AlwaysOnUnlessStoppedManually, Succeeded, watchdog-poweroff, false, GuestStopped, watchdog",
+    "Manual, Failed, watchdog-poweroff, false, GuestStopped, watchdog",
   })
   void decides(
       String policy,
@@ -74,7 +81,8 @@ class PowerPolicyTest {
       case "guest-reset" -> new PodEnd.Terminated(ShutdownReason.GUEST_RESET);
       case "guest-shutdown" -> new PodEnd.Terminated(ShutdownReason.GUEST_SHUTDOWN);
       case "host-signal" -> new PodEnd.Terminated(new ShutdownReason.Other("host-signal", false));
-      case "guest-panic" -> new PodEnd.Terminated(new ShutdownReason.Other("guest-panic", true));
+      case "guest-subsystem-reset" ->
+          new PodEnd.Terminated(new ShutdownReason.Other("subsystem-reset", true));
       case "panic" -> new PodEnd.Terminated(ShutdownReason.GUEST_PANIC);
       case "host-reset" -> new PodEnd.Terminated(ShutdownReason.HOST_RESET);
       case "soft-reboot" -> new PodEnd.Terminated(ShutdownReason.SOFT_REBOOT);

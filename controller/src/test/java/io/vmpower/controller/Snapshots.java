@@ -74,6 +74,8 @@ final class Snapshots {
     private Optional<FreshVmi> freshVmi = Optional.empty();
     private Optional<Step.Claim> claimed = Optional.empty();
     private Optional<Instant> waitingSince = Optional.empty();
+    private Instant now = NOW;
+    private Optional<String> recordProblem = Optional.empty();
 
     private Builder(String policy) {
       this.policy = policy;
@@ -134,6 +136,23 @@ final class Snapshots {
       return this;
     }
 
+    Builder now(Instant at) {
+      now = at;
+      return this;
+    }
+
+    /** A record annotation that does not read ({@code why}). */
+    Builder unreadableRecord(String why) {
+      recordProblem = Optional.of(why);
+      return this;
+    }
+
+    /** The VMI as given, with all its facts. */
+    Builder vmi(Vmi v) {
+      vmi = v;
+      return this;
+    }
+
     Builder waitingSince(Instant at) {
       waitingSince = Optional.of(at);
       return this;
@@ -151,7 +170,8 @@ final class Snapshots {
                   RunPolicy.parse(policy).map(RunPolicy.Parsed::policy),
                   stateChangeRequests,
                   startPending,
-                  Optional.ofNullable(record))
+                  Optional.ofNullable(record),
+                  recordProblem)
               : null;
       return new VmSnapshot(
           "vms/db",
@@ -163,7 +183,7 @@ final class Snapshots {
           freshVmi,
           claimed,
           waitingSince,
-          NOW);
+          now);
     }
 
     Step decide() {

@@ -22,6 +22,11 @@ final class TestSettings {
         .backoffMax(Duration.ofMillis(800))
         .resyncPeriod(Duration.ofSeconds(30))
         .podTerminationWait(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofMillis(800));
+        .requestTimeout(Duration.ofMillis(800))
+        .restartBackoffBase(Duration.ofMillis(300))
+        .restartBackoffMax(Duration.ofSeconds(2))
+        .restartBackoffReset(Duration.ofMinutes(1))
+        .restartLimit(5)
+        .restartLimitWindow(Duration.ofHours(1));
   }
 }

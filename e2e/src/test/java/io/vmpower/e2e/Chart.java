@@ -38,6 +38,8 @@ final class Chart {
             .withName(release)
             .withNamespace(namespace)
             .withKubeVersion(kubeVersion.replaceFirst("^v", ""))
+            // The native reboot policy where KubeVirt's gate is on (StopReasonsE2E turns it on).
+            .set("webhooks.vms.nativeRebootPolicy", "if-supported")
             .call();
     List<HasMetadata> objects = new ArrayList<>();
     for (String document : DOCUMENT_SEPARATOR.split(yaml)) {

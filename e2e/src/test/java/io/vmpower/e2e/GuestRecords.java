@@ -39,6 +39,22 @@ final class GuestRecords {
     return injected(pod) ? line(false, "host-signal") : null;
   }
 
+  /** {@code virtctl reset}: QMP system_reset, which with reboot=shutdown ends QEMU (issue 14). */
+  static String hostReset(Pod pod) {
+    return injected(pod) ? line(false, "host-qmp-system-reset") + line(false, "host-signal") : null;
+  }
+
+  /**
+   * A guest kernel panic with a panic device; libvirt's on_crash destroy kills QEMU: no SHUTDOWN.
+   */
+  static String panic(Pod pod) {
+    return injected(pod)
+        ? "{\"source\":\"vmpower\",\"event\":\"GUEST_PANICKED\",\"action\":\"pause\",\"timestamp\":\""
+            + Instant.now()
+            + "\"}\n"
+        : null;
+  }
+
   static boolean injected(Pod pod) {
     Map<String, String> annotations = pod.getMetadata().getAnnotations();
     return annotations != null && annotations.containsKey("vmpower.io/injection-status");

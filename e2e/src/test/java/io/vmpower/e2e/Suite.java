@@ -311,7 +311,11 @@ public final class Suite implements BeforeAllCallback {
           "--vmpower.controller.lease-duration=8s",
           "--vmpower.controller.renew-deadline=5s",
           "--vmpower.controller.retry-period=1s",
-          "--vmpower.controller.pod-termination-wait=10s");
+          "--vmpower.controller.pod-termination-wait=10s",
+          // StopReasonsE2E's give-up within a minute; every other VM restarts at most once.
+          "--vmpower.controller.restart-backoff-base=1s",
+          "--vmpower.controller.restart-backoff-max=2s",
+          "--vmpower.controller.restart-limit=2");
     }
 
     /**

@@ -156,7 +156,10 @@ final class VirtHandler implements AutoCloseable {
     end(ns, name, "Failed", pod -> null);
   }
 
-  private void end(String ns, String name, String phase, Function<Pod, String> record) {
+  /**
+   * QEMU ends with {@code record} (the monitor's termination message of the pod) and {@code phase}.
+   */
+  void end(String ns, String name, String phase, Function<Pod, String> record) {
     run(
         () -> {
           GenericKubernetesResource vmi = vmi(ns, name);

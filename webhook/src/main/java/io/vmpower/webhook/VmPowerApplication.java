@@ -1,6 +1,7 @@
 package io.vmpower.webhook;
 
 import io.vmpower.admission.Webhooks;
+import io.vmpower.webhook.cluster.NativeRebootPolicyConfiguration.NativeRebootPolicyGate;
 import io.vmpower.webhook.http.WebhookSettings;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -12,7 +13,7 @@ import org.springframework.context.annotation.Bean;
 public class VmPowerApplication {
 
   @Bean
-  Webhooks webhooks(WebhookSettings settings) {
-    return Webhooks.create(settings.maxRequestBytes());
+  Webhooks webhooks(WebhookSettings settings, NativeRebootPolicyGate nativeRebootPolicy) {
+    return Webhooks.create(settings.maxRequestBytes(), nativeRebootPolicy.gate());
   }
 }

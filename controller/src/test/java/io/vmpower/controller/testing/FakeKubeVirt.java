@@ -56,6 +56,7 @@ public final class FakeKubeVirt implements AutoCloseable {
           });
   private final Map<String, AtomicInteger> startRequests = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> starts = new ConcurrentHashMap<>();
+  private final Map<String, List<Instant>> startTimes = new ConcurrentHashMap<>();
   private final Map<String, long[]> lastStartRequest = new ConcurrentHashMap<>();
   private final AtomicInteger podCounter = new AtomicInteger();
   private final AtomicInteger preloaded = new AtomicInteger();
@@ -121,9 +122,14 @@ public final class FakeKubeVirt implements AutoCloseable {
   public GenericKubernetesResource run(String ns, String name, boolean injected) {
     GenericKubernetesResource vmi = vmiObject(vm(ns, name));
     vmi = client.genericKubernetesResources(VMI).inNamespace(ns).resource(vmi).create();
-    newPod(vmi, injected);
+    newPod(vmi, injected, FIRST_NODE);
     return vmi;
   }
+
+  /** The node every VMI starts on; migrations move it to {@code node-2}, {@code node-3}, … */
+  public static final String FIRST_NODE = "node-1";
+
+  private final AtomicInteger nodes = new AtomicInteger(1);
 
   private static GenericKubernetesResource vmiObject(GenericKubernetesResource vm) {
     String ns = vm.getMetadata().getNamespace();
@@ -144,13 +150,37 @@ public final class FakeKubeVirt implements AutoCloseable {
                 .withController(true)
                 .build())
         .endMetadata()
-        .withAdditionalProperties(Map.of("status", Map.of("phase", "Running")))
+        .withAdditionalProperties(
+            Map.of(
+                "status",
+                Map.of(
+                    "phase",
+                    "Running",
+                    "nodeName",
+                    FIRST_NODE,
+                    "phaseTransitionTimestamps",
+                    List.of(transition("Running")))))
         .build();
+  }
+
+  /** A {@code status.phaseTransitionTimestamps} entry for now, at second precision as KubeVirt. */
+  private static Map<String, String> transition(String phase) {
+    return Map.of(
+        "phase",
+        phase,
+        "phaseTransitionTimestamp",
+        Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
   }
 
   /** A new virt-launcher pod for the VMI, Running (a VMI's first pod or a migration target). */
   public Pod newPod(GenericKubernetesResource vmi, boolean injected) {
+    return newPod(vmi, injected, FIRST_NODE);
+  }
+
+  /** A new virt-launcher pod for the VMI on {@code node}, Running. */
+  public Pod newPod(GenericKubernetesResource vmi, boolean injected, String node) {
     Pod pod = podObject(vmi, injected);
+    pod.getSpec().setNodeName(node);
     return client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create();
   }
 
@@ -242,9 +272,12 @@ public final class FakeKubeVirt implements AutoCloseable {
     end(ns, name, SHUTDOWN_MESSAGE, "Succeeded");
   }
 
-  /** The compute container ends with {@code message} (null: no message) and the VMI goes final. */
+  /**
+   * The compute container of the pod that runs the VMI ends with {@code message} (null: no message)
+   * and the VMI goes final.
+   */
   public void end(String ns, String name, String message, String vmiPhase) {
-    terminatePod(newestPod(ns, name), message);
+    terminatePod(activePod(ns, name), message);
     setVmiPhase(ns, name, vmiPhase);
   }
 
@@ -254,20 +287,36 @@ public final class FakeKubeVirt implements AutoCloseable {
     setVmiPhase(ns, name, "Failed");
   }
 
+  /** The VMI's phase, with its transition time recorded as KubeVirt does. */
   public void setVmiPhase(String ns, String name, String phase) {
+    GenericKubernetesResource vmi = vmi(ns, name);
+    List<Object> transitions = new ArrayList<>();
+    if (vmi.get("status", "phaseTransitionTimestamps") instanceof List<?> l) {
+      transitions.addAll(l);
+    }
+    transitions.add(transition(phase));
+    patchVmiStatus(ns, name, Map.of("phase", phase, "phaseTransitionTimestamps", transitions));
+  }
+
+  private void patchVmiStatus(String ns, String name, Map<String, Object> status) {
     client
         .genericKubernetesResources(VMI)
         .inNamespace(ns)
         .withName(name)
-        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"phase\":\"" + phase + "\"}}");
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(Map.of("status", status)));
   }
 
   /** The compute container terminated, with the termination message the kubelet read. */
   public void terminatePod(Pod pod, String message) {
+    terminatePod(pod, message, "Succeeded");
+  }
+
+  private void terminatePod(Pod pod, String message, String phase) {
     Pod done =
         new PodBuilder(pod)
             .editStatus()
-            .withPhase("Succeeded")
+            .withPhase(phase)
             .withContainerStatuses(
                 new ContainerStatusBuilder()
                     .withName(Keys.COMPUTE_CONTAINER)
@@ -284,12 +333,70 @@ public final class FakeKubeVirt implements AutoCloseable {
     client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(done).updateStatus();
   }
 
-  /** Live migration: a target pod starts, the source pod completes, the VMI keeps running. */
+  /**
+   * Live migration: a target pod starts on another node, the source pod completes, the VMI keeps
+   * running on the target's node ({@code status.nodeName}, {@code status.migrationState}).
+   */
   public Pod migrate(String ns, String name, String sourceMessage) {
-    Pod source = newestPod(ns, name);
-    Pod target = newPod(vmi(ns, name), true);
+    Pod source = activePod(ns, name);
+    String node = "node-" + nodes.incrementAndGet();
+    Pod target = newPod(vmi(ns, name), true, node);
     terminatePod(source, sourceMessage);
+    patchVmiStatus(
+        ns,
+        name,
+        Map.of(
+            "nodeName",
+            node,
+            "migrationState",
+            migrationState(source, target, "migration-" + node, false)));
     return target;
+  }
+
+  /**
+   * A live migration that failed: its target pod (newer than the source, labelled with the
+   * migration's uid) ends without a guest, the VMI runs on in the source pod.
+   */
+  public Pod failedMigration(String ns, String name) {
+    Pod source = activePod(ns, name);
+    String node = "node-" + nodes.incrementAndGet();
+    String uid = "migration-" + node;
+    Pod target = podObject(vmi(ns, name), true);
+    target.getSpec().setNodeName(node);
+    target.getMetadata().getLabels().put(Keys.KUBEVIRT_MIGRATION_JOB, uid);
+    target = client.pods().inNamespace(ns).resource(target).create();
+    terminatePod(target, "", "Failed");
+    patchVmiStatus(ns, name, Map.of("migrationState", migrationState(source, target, uid, true)));
+    return target;
+  }
+
+  private static Map<String, Object> migrationState(
+      Pod source, Pod target, String uid, boolean failed) {
+    return Map.of(
+        "sourcePod",
+        source.getMetadata().getName(),
+        "targetPod",
+        target.getMetadata().getName(),
+        "sourceNode",
+        source.getSpec().getNodeName(),
+        "targetNode",
+        target.getSpec().getNodeName(),
+        "migrationUid",
+        uid,
+        "completed",
+        true,
+        "failed",
+        failed);
+  }
+
+  /** The pod that runs the VMI: the newest on its {@code status.nodeName}. */
+  public Pod activePod(String ns, String vmName) {
+    GenericKubernetesResource vmi = vmiOrNull(ns, vmName);
+    Object node = vmi == null ? null : vmi.get("status", "nodeName");
+    return pods(ns, vmName).stream()
+        .filter(p -> node == null || node.equals(p.getSpec().getNodeName()))
+        .max(Comparator.comparing(p -> Instant.parse(p.getMetadata().getCreationTimestamp())))
+        .orElseGet(() -> newestPod(ns, vmName));
   }
 
   /**
@@ -364,6 +471,9 @@ public final class FakeKubeVirt implements AutoCloseable {
         "application/merge-patch+json",
         "{\"status\":{\"stateChangeRequests\":" + requests + "}}");
     starts.computeIfAbsent(ns + "/" + name, k -> new AtomicInteger()).incrementAndGet();
+    startTimes
+        .computeIfAbsent(ns + "/" + name, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+        .add(Instant.now());
     controller.schedule(() -> replace(ns, name), replaceDelay.toMillis(), TimeUnit.MILLISECONDS);
     return new MockResponse().setResponseCode(202);
   }
@@ -404,6 +514,11 @@ public final class FakeKubeVirt implements AutoCloseable {
   public int starts(String ns, String name) {
     AtomicInteger n = starts.get(ns + "/" + name);
     return n == null ? 0 : n.get();
+  }
+
+  /** When virt-api accepted each start of the VM, oldest first. */
+  public List<Instant> startTimes(String ns, String name) {
+    return List.copyOf(startTimes.getOrDefault(ns + "/" + name, List.of()));
   }
 
   /**

@@ -76,7 +76,9 @@ public final class MockCluster implements AutoCloseable {
         new KubernetesMockServer(
             new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
     server.init();
-    admin = client("test-admin");
+    // The test's own client may wait longer: on a loaded machine a fresh JVM's first requests
+    // can take more than a controller client's second (faults target the controllers only).
+    admin = client("test-admin", 10_000);
     kubevirt = new FakeKubeVirt(dispatcher, admin);
     for (String ns : List.of(ENABLED_NS, OTHER_NS, RELEASE_NS)) {
       var builder = new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata();
@@ -103,6 +105,10 @@ public final class MockCluster implements AutoCloseable {
    * #indexed()}), no client-side retries.
    */
   public KubernetesClient client(String name) {
+    return client(name, requestTimeoutMillis);
+  }
+
+  private KubernetesClient client(String name, int requestTimeoutMillis) {
     Config config =
         new ConfigBuilder(Config.empty())
             .withMasterUrl(server.url("/"))
@@ -164,6 +170,17 @@ public final class MockCluster implements AutoCloseable {
     synchronized (clients) {
       clients.forEach(KubernetesClient::close);
     }
-    server.destroy();
+    try {
+      server.destroy();
+    } catch (IllegalStateException e) {
+      // Closing waits a bounded time for open connections (watches being torn down); on a loaded
+      // machine once more is enough.
+      try {
+        Thread.sleep(1_000);
+      } catch (InterruptedException interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      server.destroy();
+    }
   }
 }
