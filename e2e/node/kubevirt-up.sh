@@ -59,8 +59,10 @@ spec:
   configuration:
     developerConfiguration:
       useEmulation: ${VMPOWER_NODE_USE_EMULATION:-true}
-      # KubeVirt's own answer to a guest reboot, measured next to vmpower's (alpha in 1.8)
-      featureGates: [RebootPolicy${feature_root}]
+      # RebootPolicy: KubeVirt's own answer to a guest reboot, measured next to vmpower's (alpha
+      # in 1.8). PanicDevices: spec.domain.devices.panicDevices (beta in 1.8, and a beta gate is
+      # off unless listed: isFeatureGateEnabled in pkg/virt-config/feature-gates.go, v1.8.4).
+      featureGates: [RebootPolicy, PanicDevices${feature_root}]
 EOF
 "${kubectl[@]}" apply -f "$NODE_RUN/conf/kubevirt-cr.yaml" >/dev/null
 node_log "applied the KubeVirt CR; waiting for virt-operator to deploy KubeVirt"

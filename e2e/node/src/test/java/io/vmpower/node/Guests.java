@@ -67,6 +67,23 @@ final class Guests {
    */
   static String vm(
       String namespace, String name, String policy, String action, int delay, String mark) {
+    return vm(namespace, name, policy, action, delay, mark, "");
+  }
+
+  /**
+   * {@link #vm(String, String, String, String, int, String)} with more entries under {@code
+   * spec.template.spec.domain.devices}: YAML lines indented by two spaces, such as {@code
+   * "panicDevices: [{model: isa}]"}.
+   */
+  static String vm(
+      String namespace,
+      String name,
+      String policy,
+      String action,
+      int delay,
+      String mark,
+      String devices) {
+    String extra = devices.lines().map(l -> "\n          " + l).reduce("", String::concat);
     return """
         apiVersion: kubevirt.io/v1
         kind: VirtualMachine
@@ -97,9 +114,9 @@ final class Guests {
                 devices:
                   autoattachPodInterface: false
                   autoattachMemBalloon: false
-                  logSerialConsole: true
+                  logSerialConsole: true%s
         """
-        .formatted(name, namespace, policy, mark, action, delay, mark);
+        .formatted(name, namespace, policy, mark, action, delay, mark, extra);
   }
 
   static GenericKubernetesResource vmi(KubernetesClient client, String namespace, String name) {
@@ -208,6 +225,22 @@ final class Guests {
     return text.lines()
         .filter(l -> l.contains("\"component\":\"vmpower-domain-monitor\""))
         .toList();
+  }
+
+  /**
+   * Waits until the domain monitor of a launcher pod says that set-action took effect: from then on
+   * a reset or reboot of the guest ends QEMU instead of resetting it in place.
+   */
+  static void awaitMonitorArmed(Node.Env env, String namespace, Pod pod) {
+    boolean rootLauncher = computeUid(pod) == 0;
+    await()
+        .atMost(BOOT)
+        .pollInterval(Duration.ofSeconds(1))
+        .ignoreExceptions()
+        .until(
+            () ->
+                monitorLog(env, namespace, pod.getMetadata().getName(), rootLauncher).stream()
+                    .anyMatch(l -> l.contains("\"msg\":\"set-action reboot=shutdown applied\"")));
   }
 
   /** The uid {@code compute} runs as (KubeVirt's default non-root launcher: 107). */
