@@ -42,14 +42,24 @@ class StopReasonsNodeE2E {
   @Test
   @Order(1)
   void manualResetIsARestart() {
+    resetIsARestart("resets", "Manual");
+  }
+
+  /** The same for AlwaysOnUnlessStoppedManually (first started by vmpower's controller). */
+  @Test
+  @Order(2)
+  void alwaysOnUnlessStoppedManuallyResetIsARestart() {
+    resetIsARestart("resets-aousm", "AlwaysOnUnlessStoppedManually");
+  }
+
+  private static void resetIsARestart(String vm, String policy) {
     Node.Env env = Node.env();
-    String vm = "resets";
-    Started first = start(env, vm, "Manual", "wait", 0, "", "vmpower-guest-up reset");
+    Started first = start(env, vm, policy, "wait", 0, "", "vmpower-guest-up reset");
     GenericKubernetesResource second;
     try (var record = new Guests.TerminationMessage(env.client, NS, first.podName())) {
       env.virtctl("reset", vm, "-n", NS);
       second = Guests.awaitRunning(env.client, NS, vm, first.uid());
-      assertThat(record.awaitMessage())
+      assertThat(say(first, record.awaitMessage()))
           .contains("\"event\":\"SHUTDOWN\",\"guest\":false,\"reason\":\"host-qmp-system-reset\"")
           .doesNotContain("\"guest\":true");
     }
@@ -63,7 +73,7 @@ class StopReasonsNodeE2E {
    * button, and libvirt's "fake reboot" resets it, which set-action turns into a second SHUTDOWN.
    */
   @Test
-  @Order(2)
+  @Order(3)
   void manualSoftRebootWithoutTheAgentIsARestart() {
     Node.Env env = Node.env();
     String vm = "soft-reboots";
@@ -85,7 +95,7 @@ class StopReasonsNodeE2E {
                 return console.get().contains("vmpower-power-button soft");
               });
       second = Guests.awaitRunning(env.client, NS, vm, first.uid());
-      assertThat(record.awaitMessage())
+      assertThat(say(first, record.awaitMessage()))
           .contains("\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-shutdown\"")
           .contains("\"event\":\"SHUTDOWN\",\"guest\":false,\"reason\":\"host-qmp-system-reset\"");
     }
@@ -98,7 +108,7 @@ class StopReasonsNodeE2E {
    * guest-reset}; a restart, announced as the watchdog's (a Warning), not as a reboot.
    */
   @Test
-  @Order(3)
+  @Order(4)
   void watchdogResetIsARestartAnnouncedAsTheWatchdog() {
     Node.Env env = Node.env();
     String vm = "watchdog";
@@ -114,7 +124,7 @@ class StopReasonsNodeE2E {
     GenericKubernetesResource second;
     try (var record = new Guests.TerminationMessage(env.client, NS, first.podName())) {
       second = Guests.awaitRunning(env.client, NS, vm, first.uid());
-      assertThat(record.awaitMessage())
+      assertThat(say(first, record.awaitMessage()))
           .contains("\"event\":\"WATCHDOG\",\"action\":\"reset\"")
           .contains("\"event\":\"SHUTDOWN\",\"guest\":true,\"reason\":\"guest-reset\"");
     }
@@ -128,7 +138,7 @@ class StopReasonsNodeE2E {
    * but a panic is the guest's own doing: it stays stopped.
    */
   @Test
-  @Order(4)
+  @Order(5)
   void guestPanicStaysStopped() {
     Node.Env env = Node.env();
     KubernetesClient client = env.client;
@@ -146,7 +156,7 @@ class StopReasonsNodeE2E {
       await()
           .atMost(Guests.BOOT)
           .until(() -> Guests.phase(Guests.vmi(client, NS, vm)), "Failed"::equals);
-      assertThat(record.awaitMessage())
+      assertThat(say(first, record.awaitMessage()))
           .contains("\"event\":\"GUEST_PANICKED\"")
           .doesNotContain("\"guest\":true");
     }
@@ -157,7 +167,10 @@ class StopReasonsNodeE2E {
         await()
             .atMost(Duration.ofSeconds(60))
             .until(() -> event(client, vm, "GuestPanicked"), e -> e != null);
+    Node.say(
+        "%s: Event %s %s: %s", vm, panicked.getType(), panicked.getReason(), panicked.getMessage());
     assertThat(panicked.getType()).isEqualTo("Warning");
+    Node.say("%s: vmpower.io/last-power-event %s", vm, lastPowerEvent(client, vm));
     assertThat(lastPowerEvent(client, vm)).contains(first.uid()).contains("guest-panic");
     // Still the same failed VMI a while later: nobody started the VM again.
     Node.sleep(Duration.ofSeconds(20));
@@ -216,9 +229,18 @@ class StopReasonsNodeE2E {
         await()
             .atMost(Duration.ofSeconds(60))
             .until(() -> event(client, vm, eventReason), e -> e != null);
+    Node.say("%s: Event %s %s: %s", vm, event.getType(), event.getReason(), event.getMessage());
     assertThat(event.getType()).isEqualTo(eventType);
+    Node.say("%s: vmpower.io/last-power-event %s", vm, lastPowerEvent(client, vm));
     assertThat(lastPowerEvent(client, vm)).contains(first.uid()).contains(recordReason);
     env.kubectl("delete", "vm", vm, "-n", NS, "--wait=true");
+  }
+
+  /** Prints the old pod's termination message (the domain monitor's record) and returns it. */
+  private static String say(Started first, String message) {
+    Node.say(
+        "termination message of %s:%n  %s", first.podName(), message.strip().replace("\n", "\n  "));
+    return message;
   }
 
   private static Event event(KubernetesClient client, String vm, String reason) {
