@@ -14,14 +14,11 @@
 # its /init in a few seconds. This machine's
 # KVM is nested (nested_pvm=1 on its kernel command line); see e2e/README.md.
 #
-# The Root feature gate is on (virt-launcher runs as root), unless VMPOWER_NODE_NONROOT=true:
-# KubeVirt's default non-root launcher does not start once vmpower injects its wrapper. The
-# compute container has allowPrivilegeEscalation: false and only the file capability of
-# virt-launcher-monitor gives that non-root process CAP_NET_BIND_SERVICE, which it passes to
-# virt-launcher as an ambient capability. Started through vmpower's `bash -c <wrapper>`, bash is
-# exec'd first and holds no capability; under no_new_privs the monitor's file capability then
-# grants nothing more than bash had, and the monitor fails: "fork/exec /usr/bin/virt-launcher:
-# operation not permitted" (e2e/README.md, "What the real node showed").
+# virt-launcher runs as KubeVirt's default, non-root (uid 107, allowPrivilegeEscalation: false,
+# the file capability of virt-launcher-monitor); VMPOWER_NODE_ROOT_LAUNCHER=true turns KubeVirt's
+# Root feature gate on (launchers as root). vmpower's injector once broke the non-root launcher by
+# wrapping its command; it now starts the monitor from a postStart hook (e2e/README.md, "What the
+# real node showed").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -47,8 +44,8 @@ version=$(cat "$dir/.virt-launcher.built")
 "${kubectl[@]}" apply --server-side -f "$NODE_RUN/conf/kubevirt-operator.yaml" >/dev/null
 node_log "applied kubevirt-operator.yaml ($version)"
 
-feature_root=", Root"
-[[ "${VMPOWER_NODE_NONROOT:-}" == true ]] && feature_root=""
+feature_root=""
+[[ "${VMPOWER_NODE_ROOT_LAUNCHER:-}" == true ]] && feature_root=", Root"
 cat >"$NODE_RUN/conf/kubevirt-cr.yaml" <<EOF
 apiVersion: kubevirt.io/v1
 kind: KubeVirt
@@ -62,8 +59,10 @@ spec:
   configuration:
     developerConfiguration:
       useEmulation: ${VMPOWER_NODE_USE_EMULATION:-true}
-      # KubeVirt's own answer to a guest reboot, measured next to vmpower's (alpha in 1.8)
-      featureGates: [RebootPolicy${feature_root}]
+      # RebootPolicy: KubeVirt's own answer to a guest reboot, measured next to vmpower's (alpha
+      # in 1.8). PanicDevices: spec.domain.devices.panicDevices (beta in 1.8, and a beta gate is
+      # off unless listed: isFeatureGateEnabled in pkg/virt-config/feature-gates.go, v1.8.4).
+      featureGates: [RebootPolicy, PanicDevices${feature_root}]
 EOF
 "${kubectl[@]}" apply -f "$NODE_RUN/conf/kubevirt-cr.yaml" >/dev/null
 node_log "applied the KubeVirt CR; waiting for virt-operator to deploy KubeVirt"

@@ -31,6 +31,8 @@ class ReviewBytesFuzzTest {
     "\"kubevirt.io\":\"virt-launcher\"",
     "\"name\":\"compute\"",
     "\"command\":[",
+    "\"args\":[",
+    "\"lifecycle\":{\"postStart\":",
     "\"terminationMessagePath\":",
     "\"subResource\":\"status\"",
     "\"dryRun\":true",

@@ -95,6 +95,10 @@ class ReviewTreeFuzzTest {
           "/request/object/spec/containers/0/command",
           "/request/object/spec/containers/0/command/0",
           "/request/object/spec/containers/0/args",
+          "/request/object/spec/containers/0/args/0",
+          "/request/object/spec/containers/0/lifecycle",
+          "/request/object/spec/containers/0/lifecycle/postStart",
+          "/request/object/spec/containers/0/lifecycle/preStop",
           "/request/object/spec/containers/0/terminationMessagePath",
           "/request/object/spec/containers/1/name",
           "/request/object/spec/containers/1/command");

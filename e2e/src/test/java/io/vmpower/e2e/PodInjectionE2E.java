@@ -18,9 +18,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The pod injector on the virt-launcher pods KubeVirt's virt-controller creates: the real pod's
- * command, labels (copied from the VM template) and owner references, through the real API server's
- * objectSelector and namespaceSelector. Shapes KubeVirt 1.8 does not produce (command + args, as
- * KubeVirt's main branch does) use a copy of a real pod.
+ * command (kept) and its new postStart hook, labels (copied from the VM template) and owner
+ * references, through the real API server's objectSelector and namespaceSelector. Shapes KubeVirt
+ * 1.8 does not produce (command + args, as KubeVirt's main branch does) use a copy of a real pod.
  */
 @Order(2)
 @ExtendWith(Suite.class)
@@ -111,23 +111,31 @@ class PodInjectionE2E {
   }
 
   @Test
-  void virtControllersLauncherPodIsInjectedKeepingItsArgv() {
+  void virtControllersLauncherPodGetsThePostStartHookAndKeepsItsArgv() {
     GenericKubernetesResource vmi = ControllerE2E.running("inject", "Manual");
     Pod pod = Suite.env().launcherPods(vmi).get(0);
 
+    // KubeVirt's command, untouched: virt-launcher-monitor is the container's process
     List<String> command = compute(pod).getCommand();
-    assertThat(command.subList(0, 2)).containsExactly("/bin/bash", "-c");
-    assertThat(command.get(2)).as("the wrapper").contains("exec \"$@\"");
-    assertThat(command.get(3)).isEqualTo("vmpower-launcher");
-    List<String> launcher = command.subList(4, command.size());
-    assertThat(launcher.get(0)).isEqualTo("/usr/bin/virt-launcher-monitor");
+    assertThat(command.get(0)).isEqualTo("/usr/bin/virt-launcher-monitor");
     // KubeVirt 1.8's whole argv is in command, naming this VMI
-    assertThat(String.join(" ", launcher))
+    assertThat(String.join(" ", command))
         .contains("--name inject", "--uid " + vmi.getMetadata().getUid(), "--namespace " + NS);
     assertThat(compute(pod).getArgs()).isNullOrEmpty();
-    assertThat(launcher)
+    assertThat(command)
         .as("the same argv virt-controller renders for a pod it does not inject")
         .hasSameSizeAs(compute(realLauncherPod()).getCommand());
+    // the monitor starts from a postStart hook, accepted by the API server's pod validation
+    assertThat(compute(realLauncherPod()).getLifecycle()).as("KubeVirt sets no hook").isNull();
+    List<String> hook = compute(pod).getLifecycle().getPostStart().getExec().getCommand();
+    assertThat(hook.subList(0, 2)).containsExactly("/bin/bash", "-c");
+    assertThat(hook.get(2)).as("the hook text").contains("vmpower-domain-monitor \"$@\"");
+    assertThat(hook.get(2)).endsWith("\nexit 0\n");
+    assertThat(hook.get(3)).isEqualTo("vmpower-poststart");
+    assertThat(hook.subList(4, hook.size())).as("the launcher's argv").isEqualTo(command);
+    assertThat(compute(pod).getLifecycle().getPreStop()).isNull();
+    assertThat(pod.getMetadata().getAnnotations().get("vmpower.io/injection-status"))
+        .contains("\"mode\":\"postStart\"");
     assertThat(pod.getMetadata().getAnnotations().get("vmpower.io/injection-status"))
         .contains("\"container\":\"compute\"", "\"script\":\"sha256:");
     // labels from the VM template, copied by virt-controller; owned by the VMI
@@ -156,8 +164,10 @@ class PodInjectionE2E {
     Kubectl r = create(pod);
     assertThat(r.exit()).as(r.toString()).isZero();
     Container stored = compute(Vms.JSON.unmarshal(r.stdout(), Pod.class));
-    assertThat(stored.getCommand()).hasSize(5).endsWith(all.get(0));
+    assertThat(stored.getCommand()).containsExactly(all.get(0));
     assertThat(stored.getArgs()).isEqualTo(all.subList(1, all.size()));
+    List<String> hook = stored.getLifecycle().getPostStart().getExec().getCommand();
+    assertThat(hook.subList(4, hook.size())).as("command + args, in order").isEqualTo(all);
     assertThat(Suite.env().reviews(NS, "virt-launcher-split"))
         .anyMatch(l -> l.contains("\"decision\":\"mutated\""));
   }
@@ -212,5 +222,6 @@ class PodInjectionE2E {
             "Warning: vmpower: ephemeral provisioning pod (kubevirt.io/ephemeral-provisioning)");
     Pod stored = Vms.JSON.unmarshal(r.stdout(), Pod.class);
     assertThat(compute(stored).getCommand()).isEqualTo(compute(pod).getCommand());
+    assertThat(compute(stored).getLifecycle()).isNull();
   }
 }

@@ -17,42 +17,35 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Makes the {@code compute} container of a managed virt-launcher pod start the domain monitor
- * before it execs the launcher (DESIGN.md section 3).
+ * Makes the {@code compute} container of a managed virt-launcher pod start the domain monitor next
+ * to the launcher (DESIGN.md section 3).
  *
- * <p>The new command is {@code /bin/bash -c <wrapper> vmpower-launcher <original command...>};
- * {@code args} are left alone, so the launcher gets exactly the argv it had (for both pod shapes:
- * everything in {@code command}, or {@code command} + {@code args}). The wrapper starts the monitor
- * in the background and {@code exec}s {@code "$@"}: the launcher keeps its PID, signals and exit
- * code.
+ * <p>The container's {@code command} and {@code args} stay exactly as KubeVirt wrote them, so
+ * virt-launcher-monitor is PID 1 with its file capability, signals and exit code; the monitor is
+ * started by a {@code postStart} exec hook added to {@code compute} ({@link MonitorHook}), which
+ * gets the launcher's argv (both pod shapes: everything in {@code command}, or {@code command} +
+ * {@code args}).
  *
  * <p>A pod it cannot inject is let through unchanged with a warning: a VM must never fail to start
  * because of vmpower.
  */
 public final class PodMutator implements Mutator {
-  /** {@code $0} of the wrapper shell: what {@code ps} shows until the launcher is exec'd. */
-  static final String WRAPPER_NAME = "vmpower-launcher";
+  /** How the monitor is started, recorded in the injection status (the wrapper had no mode). */
+  static final String MODE = "postStart";
 
-  private static final String DEFAULT_TERMINATION_LOG = "/dev/termination-log";
   private static final JsonMapper JSON = new JsonMapper();
 
-  private final String script;
+  private final MonitorHook hook;
   private final String statusAnnotation;
 
-  /**
-   * The wrapper for the default termination log, built once: quoting the 11 KB script on every
-   * review was a tenth of a pod review's cost (bench/BENCHMARKS.md).
-   */
-  private final String defaultWrapper;
-
   public PodMutator(String script, String scriptSha256, String version) {
-    this.script = script;
+    this.hook = new MonitorHook(script);
     Map<String, String> status = new LinkedHashMap<>();
     status.put("version", version);
     status.put("container", Keys.COMPUTE_CONTAINER);
+    status.put("mode", MODE);
     status.put("script", "sha256:" + scriptSha256);
     this.statusAnnotation = JSON.valueToTree(status).toString();
-    this.defaultWrapper = buildWrapper(DEFAULT_TERMINATION_LOG);
   }
 
   /** The mutator with the bundled domain monitor. */
@@ -84,7 +77,11 @@ public final class PodMutator implements Mutator {
         "compute container has no command (image entrypoint); domain monitor not injected"),
     BAD_COMMAND(
         "skipped-bad-command",
-        "compute container command is not a list of strings; domain monitor not injected"),
+        "compute container command or args is not a list of strings; domain monitor not"
+            + " injected"),
+    HAS_POST_START(
+        "skipped-has-poststart",
+        "compute container already has a postStart hook; domain monitor not injected"),
     MALFORMED("skipped-malformed", "pod spec has an unexpected shape; domain monitor not injected");
 
     final String decision;
@@ -140,22 +137,41 @@ public final class PodMutator implements Mutator {
     if (command == null || command.isNull() || (command.isArray() && command.isEmpty())) {
       return skip(pod, Skip.NO_COMMAND);
     }
-    if (!command.isArray() || !allStrings(command)) {
+    JsonNode args = compute.get("args");
+    boolean noArgs = args == null || args.isNull();
+    if (!command.isArray()
+        || !allStrings(command)
+        || !(noArgs || args.isArray() && allStrings(args))) {
       return skip(pod, Skip.BAD_COMMAND);
+    }
+    JsonNode lifecycle = compute.get("lifecycle");
+    boolean noLifecycle = lifecycle == null || lifecycle.isNull();
+    if (!noLifecycle && !lifecycle.isObject()) {
+      return skip(pod, Skip.MALFORMED);
+    }
+    if (!noLifecycle && lifecycle.hasNonNull("postStart")) {
+      // One hook per container: theirs stays, ours is not added (running both in one hook would
+      // change what theirs means, and an httpGet or sleep hook cannot be chained at all).
+      return skip(pod, Skip.HAS_POST_START);
     }
     if (!annotations.isMissingNode() && !annotations.isNull() && !annotations.isObject()) {
       return skip(pod, Skip.MALFORMED);
     }
 
+    List<String> launcherArgv = new ArrayList<>(command.size() + (noArgs ? 0 : args.size()));
+    command.forEach(part -> launcherArgv.add(part.textValue()));
+    if (!noArgs) {
+      args.forEach(part -> launcherArgv.add(part.textValue()));
+    }
     TreeEdit edit = new TreeEdit((ObjectNode) pod);
     ObjectNode copy = edit.root();
     ArrayNode copyContainers = edit.array(edit.object(copy, "spec"), "containers");
     ObjectNode copyCompute = edit.object(copyContainers, computeIndex);
-    ArrayNode injected = edit.newArray(copyCompute, "command");
-    for (String part : launchCommand(compute)) {
-      injected.add(part);
-    }
-    injected.addAll((ArrayNode) command);
+    ObjectNode exec =
+        edit.newObject(
+            edit.newObject(edit.objectOrNew(copyCompute, "lifecycle"), "postStart"), "exec");
+    ArrayNode hookCommand = edit.newArray(exec, "command");
+    hook.command(terminationLog(compute), launcherArgv).forEach(hookCommand::add);
     // metadata is an object (it had the launcher's labels) and annotations one or absent (above)
     edit.objectOrNew(edit.object(copy, "metadata"), "annotations")
         .put(Keys.INJECTION_STATUS, statusAnnotation);
@@ -163,58 +179,23 @@ public final class PodMutator implements Mutator {
   }
 
   /**
-   * The wrapper for the default termination log: the same instance in every patch, so the answer
+   * The hook text for the default termination log: the same instance in every patch, so the answer
    * writer JSON-encodes it once instead of on every review (bench/BENCHMARKS.md).
    */
   public Set<String> recurringStrings() {
-    return Set.of(defaultWrapper);
+    return Set.of(hook.text(MonitorHook.DEFAULT_TERMINATION_LOG));
   }
 
-  /** The argv prefix placed before the launcher's original command. */
-  List<String> launchCommand(JsonNode compute) {
-    List<String> prefix = new ArrayList<>(4);
-    prefix.add("/bin/bash");
-    prefix.add("-c");
-    prefix.add(wrapper(terminationLog(compute)));
-    prefix.add(WRAPPER_NAME);
-    return prefix;
-  }
-
-  /**
-   * The wrapper: the monitor runs as its own bash in the background with the launcher's argv (it
-   * reads {@code --namespace}/{@code --name} from it), stdin closed so it never competes for it.
-   */
-  String wrapper(String terminationLog) {
-    return DEFAULT_TERMINATION_LOG.equals(terminationLog)
-        ? defaultWrapper
-        : buildWrapper(terminationLog);
-  }
-
-  private String buildWrapper(String terminationLog) {
-    String environment =
-        DEFAULT_TERMINATION_LOG.equals(terminationLog)
-            ? ""
-            : "VMPOWER_TERMINATION_LOG=" + singleQuoted(terminationLog) + " ";
-    return "# vmpower: start the domain monitor, then become the launcher ("
-        + Keys.INJECTION_STATUS
-        + ")\n"
-        + environment
-        + "/bin/bash -c "
-        + singleQuoted(script)
-        + " vmpower-domain-monitor \"$@\" </dev/null &\n"
-        + "exec \"$@\"\n";
+  /** The postStart hook's command for this compute container (tests). */
+  List<String> hookCommand(JsonNode compute, List<String> launcherArgv) {
+    return hook.command(terminationLog(compute), launcherArgv);
   }
 
   private static String terminationLog(JsonNode compute) {
     JsonNode path = compute.get("terminationMessagePath");
     return path != null && path.isTextual() && !path.textValue().isEmpty()
         ? path.textValue()
-        : DEFAULT_TERMINATION_LOG;
-  }
-
-  /** POSIX single quoting: the only character needing care inside '...' is ' itself. */
-  static String singleQuoted(String text) {
-    return "'" + text.replace("'", "'\\''") + "'";
+        : MonitorHook.DEFAULT_TERMINATION_LOG;
   }
 
   private static boolean allStrings(JsonNode array) {

@@ -2,14 +2,43 @@
 # vmpower domain monitor: runs in the background next to virt-launcher (see injector/README.md).
 #   bash -c '<this text>' vmpower-domain-monitor <launcher argv...> </dev/null &
 #   bash domain-monitor.sh <launcher argv...>
-# Makes QEMU treat a guest reboot as shutdown (set-action reboot=shutdown) as soon as the domain
-# runs, and writes QEMU's SHUTDOWN, WATCHDOG and GUEST_PANICKED events as JSON lines to the
-# termination log, deciding events ahead of libvirt's host-side follow-ups. Never fails the
-# launcher: on any problem it logs a JSON line to stderr and gives up. Needs only bash, virsh and
-# coreutils.
+# In a pod it is started by the compute container's postStart hook, as a process of its own next
+# to the launcher (PID 1), which the monitor watches (VMPOWER_LAUNCHER_PID) and whose stderr it
+# logs to when it may (VMPOWER_LOG). Makes QEMU treat a guest reboot as shutdown (set-action
+# reboot=shutdown) as soon as the domain runs, and writes QEMU's SHUTDOWN, WATCHDOG and
+# GUEST_PANICKED events as JSON lines to the termination log, deciding events ahead of libvirt's
+# host-side follow-ups. Never fails the launcher: on any problem it logs a JSON line and gives up.
+# Needs only bash, virsh and coreutils.
 set -euo pipefail
 export LC_ALL=C TZ=UTC # English virsh messages, byte-wise lengths, UTC timestamps
 exec </dev/null >/dev/null
+# A log whose reader went away must not kill the monitor: writes fail (EPIPE) and are dropped.
+trap '' PIPE
+
+# Where the log lines go: stderr, or the first of VMPOWER_LOG's ':'-separated paths that opens
+# for appending. The postStart hook's own stdout and stderr end with the hook (and a process
+# holding them would keep the runtime's exec from returning), so the hook names the launcher's
+# stderr (/proc/1/fd/2: the container's log, open to a root launcher) and then a file (a
+# non-root launcher's /proc/1/fd/* are closed to it: the process gained a file capability).
+log_target=stderr
+if [[ -n "${VMPOWER_LOG:-}" ]]; then
+  IFS=: read -r -a log_candidates <<<"$VMPOWER_LOG"
+  log_target=/dev/null
+  for candidate in "${log_candidates[@]}"; do
+    if [[ -n "$candidate" ]] && { exec {log_fd}>>"$candidate"; } 2>/dev/null; then
+      exec 2>&"$log_fd" {log_fd}>&-
+      log_target="$candidate"
+      break
+    fi
+  done
+  [[ "$log_target" != /dev/null ]] || exec 2>/dev/null
+fi
+# A file is not rotated like the container's log: it takes this many lines at most.
+log_lines_left=-1
+if [[ "$log_target" != stderr && -f "$log_target" ]]; then
+  log_lines_left="${VMPOWER_LOG_MAX_LINES:-1000}"
+  [[ "$log_lines_left" =~ ^[0-9]+$ ]] || log_lines_left=1000
+fi
 
 VIRSH="${VMPOWER_VIRSH:-virsh}"
 TERMINATION_LOG="${VMPOWER_TERMINATION_LOG:-/dev/termination-log}"
@@ -51,6 +80,12 @@ json_str() {
 log() {
   local level="$1" msg="$2" extra="${3:-}"
   local ts
+  if ((log_lines_left == 0)); then
+    return 0
+  elif ((log_lines_left == 1)); then
+    level=error msg="log limit reached; further lines dropped" extra="\"log\":$(json_str "$log_target")"
+  fi
+  ((log_lines_left < 0)) || log_lines_left=$((log_lines_left - 1))
   ts="$(now_iso)"
   printf '{"ts":"%s","level":"%s","component":"vmpower-domain-monitor","domain":%s,"msg":%s%s}\n' \
     "$ts" "$level" "$(json_str "$domain")" "$(json_str "$msg")" "${extra:+,$extra}" >&2 || true
@@ -291,6 +326,7 @@ start_listeners() {
   exec {events_fd}< <(
     a="" b=""
     trap 'kill $a $b 2>/dev/null; wait; exit 0' TERM
+    trap - PIPE # a listener whose reader is gone ends on its next write
     "$VIRSH" -c "$uri" event --loop --event lifecycle 2>&1 &
     a=$!
     "$VIRSH" -c "$uri" qemu-monitor-event --loop --regex --event "$QEMU_EVENTS" 2>&1 &
@@ -300,18 +336,24 @@ start_listeners() {
   listener_pid=$!
 }
 
-# kill -0 alone says "gone" for a parent owned by another user (EPERM).
+# The launcher whose life bounds the monitor's: its parent, or VMPOWER_LAUNCHER_PID (the hook's
+# shell exits at once; in the container the launcher is PID 1, and when PID 1 ends the kernel
+# ends every process of the container's PID namespace, the monitor too).
+launcher_pid="${VMPOWER_LAUNCHER_PID:-}"
+[[ "$launcher_pid" =~ ^[1-9][0-9]*$ ]] || launcher_pid=$PPID
+# kill -0 alone says "gone" for a launcher owned by another user (EPERM).
 launcher_alive() {
   if [[ -d /proc/self ]]; then
-    [[ -d "/proc/$PPID" ]]
+    [[ -d "/proc/$launcher_pid" ]]
   else
-    kill -0 "$PPID" 2>/dev/null
+    kill -0 "$launcher_pid" 2>/dev/null
   fi
 }
 
 # --- main loop --------------------------------------------------------------------------------
 
-log info "domain monitor started" "\"uri\":$(json_str "$uri"),\"setupDeadlineSeconds\":$deadline"
+log info "domain monitor started" \
+  "\"uri\":$(json_str "$uri"),\"setupDeadlineSeconds\":$deadline,\"launcherPid\":$launcher_pid,\"log\":$(json_str "$log_target")"
 
 domain_gone=false
 reconnecting_since=-1

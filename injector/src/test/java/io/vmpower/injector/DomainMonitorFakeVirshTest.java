@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
@@ -478,14 +479,14 @@ class DomainMonitorFakeVirshTest {
 
   /**
    * virt-launcher-monitor SIGTERMs the first process whose command line contains {@code
-   * qemu-system} or {@code qemu-kvm} (DESIGN.md section 9): the monitor runs as {@code bash -c
-   * <script>}, so neither may appear in the script or the injected command.
+   * qemu-system} or {@code qemu-kvm} (DESIGN.md section 9): the hook's shell and the monitor run as
+   * {@code bash -c <text>}, so neither may appear in the script or the injected hook.
    */
   @Test
-  void theInjectedCommandNeverNamesTheQemuBinary() {
+  void theInjectedHookNeverNamesTheQemuBinary() {
     var compute = MonitorProcesses.JSON.createObjectNode().put("name", "compute");
     String injected =
-        String.join("\0", PodMutator.withBundledMonitor().launchCommand(compute))
+        String.join("\0", PodMutator.withBundledMonitor().hookCommand(compute, LAUNCHER_ARGV))
             .toLowerCase(java.util.Locale.ROOT);
     assertThat(injected).contains("qemu-monitor-event");
     for (String forbidden : List.of("qemu-system", "qemu-kvm")) {
@@ -787,6 +788,201 @@ class DomainMonitorFakeVirshTest {
     assertThat(messages(logRecords(stderr, DOMAIN), "info")).contains("launcher is gone; exiting");
   }
 
+  /** Started by the postStart hook, the monitor watches the launcher it is told, not its parent. */
+  @Test
+  void exitsWhenTheNamedLauncherIsGone() throws Exception {
+    Process launcher = new ProcessBuilder("sleep", "1").start();
+    try {
+      Run r = run();
+      r.env.put("VMPOWER_LAUNCHER_PID", Long.toString(launcher.pid()));
+      r.go(Duration.ofSeconds(6));
+      assertThat(r.elapsed).isLessThan(Duration.ofSeconds(4));
+      assertThat(r.records().get(0).path("launcherPid").asLong()).isEqualTo(launcher.pid());
+      assertThat(r.infos()).contains("launcher is gone; exiting");
+    } finally {
+      launcher.destroyForcibly();
+    }
+  }
+
+  /**
+   * Where the log goes: the first of {@code VMPOWER_LOG}'s paths that opens (the hook names the
+   * launcher's stderr, then a file); the monitor's own stderr is left alone.
+   */
+  @Nested
+  class LogTarget {
+    Run reboot() throws IOException {
+      return run()
+          .lifecycle(STARTED, "await shutdown-sent", STOPPED)
+          .qemu(
+              "await applied",
+              shutdown("1795599736.1", true, "guest-reset"),
+              shutdown("1795599736.2", false, "host-signal"),
+              "touch shutdown-sent");
+    }
+
+    @Test
+    void theFirstPathThatOpensTakesTheLog() throws Exception {
+      Run r = reboot();
+      Path log = r.dir.resolve("monitor.log");
+      r.env.put("VMPOWER_LOG", r.dir.resolve("no-such-dir/x.log") + ":" + log);
+      r.go(Duration.ofSeconds(10));
+      assertThat(r.stderr).isEmpty();
+      List<JsonNode> records = logRecords(Files.readString(log), DOMAIN);
+      assertThat(records.get(0).path("log").asText()).isEqualTo(log.toString());
+      assertThat(messages(records, "info"))
+          .contains("set-action reboot=shutdown applied", "SHUTDOWN event recorded");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.GUEST_RESET);
+    }
+
+    @Test
+    void noPathOpensAndTheRecordIsStillWritten() throws Exception {
+      Run r = reboot();
+      r.env.put("VMPOWER_LOG", "/proc/no-such-process/fd/2:" + r.dir.resolve("no-such-dir/x.log"));
+      r.go(Duration.ofSeconds(10));
+      assertThat(r.stderr).isEmpty();
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.GUEST_RESET);
+    }
+
+    @Test
+    void aLogFileTakesALimitedNumberOfLines() throws Exception {
+      Run r = reboot();
+      Path log = r.dir.resolve("monitor.log");
+      r.env.put("VMPOWER_LOG", log.toString());
+      r.env.put("VMPOWER_LOG_MAX_LINES", "3");
+      r.go(Duration.ofSeconds(10));
+      List<JsonNode> records = logRecords(Files.readString(log), DOMAIN);
+      assertThat(records)
+          .extracting(n -> n.path("msg").asText())
+          .containsExactly(
+              "domain monitor started",
+              "set-action reboot=shutdown applied",
+              "log limit reached; further lines dropped");
+      assertThat(records.get(2).path("log").asText()).isEqualTo(log.toString());
+      // the record does not depend on the log
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.GUEST_RESET);
+    }
+
+    /** A log whose reader is gone (EPIPE) must not end the monitor through SIGPIPE. */
+    @Test
+    void aLogReaderThatGoesAwayDoesNotEndTheMonitor() throws Exception {
+      Run r =
+          run()
+              .lifecycle("await reader-closed", STARTED, "await shutdown-sent", STOPPED)
+              .qemu(
+                  "await applied",
+                  shutdown("1795599736.1", true, "guest-reset"),
+                  shutdown("1795599736.2", false, "host-signal"),
+                  "touch shutdown-sent");
+      Path fifo = r.dir.resolve("log.fifo");
+      Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+      assertThat(mkfifo.waitFor()).isZero();
+      r.env.put("VMPOWER_LOG", fifo.toString());
+      Process p = r.builder().start();
+      String first;
+      try (var reader = Files.newBufferedReader(fifo)) {
+        first = reader.readLine(); // "domain monitor started"; then the reader goes away
+      }
+      Files.writeString(r.dir.resolve("reader-closed"), "");
+      assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      r.exitCode = p.exitValue();
+      r.collect();
+      r.assertClean();
+      assertThat(logRecords(first, DOMAIN).get(0).path("msg").asText())
+          .isEqualTo("domain monitor started");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.GUEST_RESET);
+    }
+  }
+
+  /**
+   * The injected hook with the real monitor, in a container stand-in (PID and mount namespace, the
+   * hook exec'd from outside): as root it logs to the launcher's stderr, as uid 107 with
+   * no_new_privs, where /proc/1/fd is closed to it, to the file; either way the reboot is recorded
+   * and nothing outlives the container.
+   */
+  @Nested
+  class InTheContainer {
+    static final String WAITING_LAUNCHER =
+        "#!/bin/bash\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done\n";
+
+    void reboot(Optional<String> user, String expectedLog) throws Exception {
+      Run r =
+          run()
+              .lifecycle(STARTED, "await shutdown-sent", STOPPED)
+              .qemu(
+                  "await applied",
+                  shutdown("1795599736.1", true, "guest-reset"),
+                  shutdown("1795599736.2", false, "host-signal"),
+                  "touch shutdown-sent");
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.setPosixFilePermissions(r.dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+      Path launcher = r.dir.resolve("bin/virt-launcher-monitor");
+      Files.writeString(launcher, WAITING_LAUNCHER);
+      launcher.toFile().setExecutable(true, false);
+      List<String> argv = new ArrayList<>(LAUNCHER_ARGV);
+      argv.set(0, launcher.toString());
+      // the pod's terminationMessagePath reaches the monitor through the hook
+      var compute =
+          MonitorProcesses.JSON
+              .createObjectNode()
+              .put("name", "compute")
+              .put("terminationMessagePath", r.terminationLog.toString());
+      List<String> hook =
+          new ArrayList<>(PodMutator.withBundledMonitor().hookCommand(compute, argv));
+      // the launcher's private emptyDir is this run's directory
+      Path logFile = r.dir.resolve("vmpower-domain-monitor.log");
+      hook.set(2, hook.get(2).replace(MonitorHook.LOG_FILE, logFile.toString()));
+      Map<String, String> env = new HashMap<>(r.env);
+      env.remove("VMPOWER_TERMINATION_LOG");
+      Path containerLog = r.dir.resolve("container.stderr");
+      try (ContainerStandIn container =
+          ContainerStandIn.start(argv, Map.of(), r.dir.resolve("container.stdout"), containerLog)) {
+        ContainerStandIn.Exec exec = container.exec(hook, env, user);
+        assertThat(exec.exit()).isZero();
+        assertThat(exec.output()).isEmpty();
+        assertThat(exec.untilOutputClosed()).isLessThan(Duration.ofSeconds(2));
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!Files.exists(r.dir.resolve("shutdown-sent")) && System.nanoTime() < end) {
+          Thread.sleep(50);
+        }
+        // the monitor exits once the domain stopped, the container (the launcher) runs on
+        List<Long> monitors =
+            MonitorProcesses.lingering(
+                "vmpower-domain-monitor", r.dir.toString(), Duration.ofSeconds(8));
+        assertThat(monitors).as(describe(monitors)).isEmpty();
+        assertThat(container.running()).isTrue();
+        container.terminate();
+        assertThat(container.awaitExit(Duration.ofSeconds(10))).isZero();
+      }
+      List<Long> left = lingering(r.dir.toString(), Duration.ofSeconds(2));
+      assertThat(left).as(describe(left)).isEmpty();
+      String log = Files.readString(expectedLog.equals("/proc/1/fd/2") ? containerLog : logFile);
+      List<JsonNode> records = logRecords(log, DOMAIN);
+      assertThat(records.get(0).path("log").asText())
+          .isEqualTo(expectedLog.equals("/proc/1/fd/2") ? expectedLog : logFile.toString());
+      assertThat(records.get(0).path("launcherPid").asInt()).isEqualTo(1);
+      assertThat(messages(records, "error")).isEmpty();
+      assertThat(messages(records, "info"))
+          .contains(
+              "set-action reboot=shutdown applied", "SHUTDOWN event recorded", "domain stopped");
+      assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+          .isEqualTo(ShutdownReason.GUEST_RESET);
+    }
+
+    @Test
+    void aRootLauncherGetsTheLogOnItsStderr() throws Exception {
+      reboot(Optional.empty(), "/proc/1/fd/2");
+    }
+
+    @Test
+    void aNonRootLauncherGetsTheLogInTheFile() throws Exception {
+      reboot(Optional.of("107"), "file");
+    }
+  }
+
   @Test
   void sigtermStopsTheListenersToo() throws Exception {
     Run r = run();
@@ -969,39 +1165,45 @@ class DomainMonitorFakeVirshTest {
     }
 
     /**
-     * The injected container command under all of it at once: the launcher is exec'd at once and
-     * its exit code is the container's.
+     * The injected hook under all of it at once: it returns at once with exit 0 and nothing holding
+     * its output, and the monitor it leaves ends with the container.
      */
     @Test
-    void theLauncherIsNeverHeldUp() throws Exception {
+    void theHookIsNeverHeldUp() throws Exception {
       Run r = run();
       r.env.put("FAKE_VIRSH_HANG", "qemu-monitor-command,domstate");
       r.env.put("VMPOWER_VIRSH_TIMEOUT_SECONDS", "1");
-      r.env.put("VMPOWER_TERMINATION_LOG", "/dev/full");
       r.env.put("PATH", r.dir.resolve("bin") + ":" + System.getenv("PATH"));
       Path launcher = r.dir.resolve("bin/virt-launcher-monitor");
-      // lives a second: a launcher gone before the monitor's bash starts leaves it with PPID 1
-      // (in a container the launcher is PID 1 anyway), and it would wait for its deadline
-      Files.writeString(launcher, "#!/bin/bash\necho \"launcher $*\"\nsleep 1\nexit 42\n");
+      Files.writeString(launcher, "#!/bin/bash\necho \"launcher $*\"\nsleep 2\nexit 42\n");
       launcher.toFile().setExecutable(true, false);
-      var compute = MonitorProcesses.JSON.createObjectNode().put("name", "compute");
-      r.command.clear();
-      r.command.addAll(PodMutator.withBundledMonitor().launchCommand(compute));
-      r.command.add(launcher.toString());
-      r.command.addAll(LAUNCHER_ARGV.subList(1, LAUNCHER_ARGV.size()));
+      List<String> argv = new ArrayList<>(LAUNCHER_ARGV);
+      argv.set(0, launcher.toString());
+      var compute =
+          MonitorProcesses.JSON
+              .createObjectNode()
+              .put("name", "compute")
+              .put("terminationMessagePath", "/dev/full");
+      Map<String, String> env = new HashMap<>(r.env);
+      env.remove("VMPOWER_TERMINATION_LOG");
+      Path stdout = r.dir.resolve("container.stdout");
       long t0 = System.nanoTime();
-      Process p = r.builder().start();
       List<Long> left;
       String leftBehind;
-      try {
-        assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
-        Duration took = Duration.ofNanos(System.nanoTime() - t0);
-        r.collect();
-        assertThat(p.exitValue()).isEqualTo(42);
-        assertThat(took).isLessThan(Duration.ofSeconds(3));
-        assertThat(r.stdout).startsWith("launcher --qemu-timeout 301s --name testvm");
-        // and the monitor, its domstate cut off after 1 s, notices the launcher is gone
-        left = lingering(r.dir.toString(), Duration.ofSeconds(10));
+      try (ContainerStandIn container =
+          ContainerStandIn.start(argv, Map.of(), stdout, r.dir.resolve("container.stderr"))) {
+        ContainerStandIn.Exec hook =
+            container.exec(
+                PodMutator.withBundledMonitor().hookCommand(compute, argv), env, Optional.empty());
+        assertThat(hook.exit()).isZero();
+        assertThat(hook.output()).isEmpty();
+        assertThat(hook.untilOutputClosed()).isLessThan(Duration.ofSeconds(2));
+        assertThat(container.awaitExit(Duration.ofSeconds(8))).isEqualTo(42);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(6));
+        assertThat(Files.readString(stdout))
+            .startsWith("launcher --qemu-timeout 301s --name testvm");
+        // the launcher, PID 1, ended: the kernel ends the monitor and its listeners with it
+        left = lingering(r.dir.toString(), Duration.ofSeconds(2));
         leftBehind = describe(left);
       } finally {
         // nothing may outlive the test: other runs (the libvirt IT) count monitor processes
@@ -1012,10 +1214,10 @@ class DomainMonitorFakeVirshTest {
           Thread.sleep(200);
         }
       }
-      r.collect();
-      assertThat(left).as("left behind:%n%s%nmonitor stderr:%n%s", leftBehind, r.stderr).isEmpty();
-      assertThat(messages(logRecords(r.stderr, DOMAIN), "info"))
-          .contains("launcher is gone; exiting");
+      assertThat(left).as("left behind:%n%s", leftBehind).isEmpty();
+      List<JsonNode> records =
+          logRecords(Files.readString(r.dir.resolve("container.stderr")), DOMAIN);
+      assertThat(messages(records, "info")).contains("domain monitor started");
     }
   }
 }

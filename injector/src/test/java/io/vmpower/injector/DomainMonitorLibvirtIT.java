@@ -20,8 +20,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -57,6 +60,7 @@ class DomainMonitorLibvirtIT {
   static Daemon session;
   static final List<Daemon> started = new ArrayList<>();
   static final List<Process> live = new ArrayList<>();
+  static final List<ContainerStandIn> containers = new ArrayList<>();
 
   /** A libvirt daemon: its URI, the user its clients run as, and its pid if we started it. */
   record Daemon(String uri, String user, String pid, boolean ours, Path home) {
@@ -164,6 +168,10 @@ class DomainMonitorLibvirtIT {
 
   @AfterEach
   void killLeftovers() {
+    synchronized (containers) {
+      containers.forEach(ContainerStandIn::close);
+      containers.clear();
+    }
     synchronized (live) {
       for (Process p : live) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -235,7 +243,7 @@ class DomainMonitorLibvirtIT {
   record Boot(
       String domain,
       Path dir,
-      int monitorExit,
+      Integer monitorExit,
       String monitorStderr,
       String terminationLog,
       String console,
@@ -291,7 +299,12 @@ class DomainMonitorLibvirtIT {
     /** domain created paused first, then the monitor: caught by its look after arming */
     DOMAIN_FIRST,
     /** no monitor at all: the control */
-    NO_MONITOR
+    NO_MONITOR,
+    /**
+     * as in a pod: the injector's postStart hook exec'd into a container stand-in whose PID 1 is
+     * the launcher (a stand-in), domain 1.5 s later
+     */
+    HOOK
   }
 
   static String domainXml(String domain, Scenario scenario, Path console) {
@@ -387,7 +400,10 @@ class DomainMonitorLibvirtIT {
     }
 
     Process monitor = null;
-    if (how != Start.NO_MONITOR) {
+    ContainerStandIn container = null;
+    if (how == Start.HOOK) {
+      container = startByHook(d, name, dir, termination, stderr);
+    } else if (how != Start.NO_MONITOR) {
       List<String> cmd =
           new ArrayList<>(
               List.of(
@@ -441,8 +457,21 @@ class DomainMonitorLibvirtIT {
       assertThat(act.exit()).as("%s: %s", virsh, act.output()).isZero();
     }
 
-    int exit = -1;
-    if (monitor != null) {
+    Integer exit = -1;
+    if (container != null) {
+      // the monitor is PID 1's now, not ours: its exit code is not seen, its end is
+      String ours = "VMPOWER_TERMINATION_LOG=" + termination;
+      List<Long> monitors =
+          MonitorProcesses.lingering("vmpower-domain-monitor", ours, Duration.ofSeconds(90));
+      assertThat(monitors)
+          .as("monitor still running; log:%n%s", Files.readString(stderr))
+          .isEmpty();
+      exit = null;
+      assertThat(container.running()).as("the launcher outlives the monitor").isTrue();
+      container.terminate();
+      assertThat(container.awaitExit(Duration.ofSeconds(10))).isZero();
+      container.close();
+    } else if (monitor != null) {
       assertThat(monitor.waitFor(90, TimeUnit.SECONDS))
           .as("monitor still running; stderr:%n%s", Files.readString(stderr))
           .isTrue();
@@ -499,6 +528,63 @@ class DomainMonitorLibvirtIT {
         trigger);
   }
 
+  /**
+   * The monitor as a pod starts it: the pod injector's postStart hook for a compute container with
+   * this termination log, exec'd as the daemon's user into a container stand-in whose PID 1 (a
+   * waiting launcher, root) has {@code stderr} as its stderr. A root monitor logs there; the
+   * session user's may not open it and logs to the hook's file, here {@code stderr} too.
+   */
+  static ContainerStandIn startByHook(
+      Daemon d, String name, Path dir, Path termination, Path stderr) throws Exception {
+    Path launcher = dir.resolve("virt-launcher-monitor");
+    Files.writeString(launcher, "#!/bin/bash\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done\n");
+    Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
+    List<String> argv =
+        List.of(
+            launcher.toString(),
+            "--qemu-timeout",
+            "301s",
+            "--name",
+            name,
+            "--uid",
+            "b1e7a2c4",
+            "--namespace",
+            NAMESPACE,
+            "--kubevirt-share-dir",
+            "/var/run/kubevirt");
+    boolean root = d.user().equals("root");
+    ContainerStandIn container =
+        start(
+            argv, dir.resolve("container.stdout"), root ? stderr : dir.resolve("container.stderr"));
+    var compute =
+        MonitorProcesses.JSON
+            .createObjectNode()
+            .put("name", "compute")
+            .put("terminationMessagePath", termination.toString());
+    List<String> hook = new ArrayList<>(PodMutator.withBundledMonitor().hookCommand(compute, argv));
+    // the launcher's private emptyDir is this boot's directory
+    hook.set(2, hook.get(2).replace(MonitorHook.LOG_FILE, stderr.toString()));
+    Map<String, String> env = new HashMap<>();
+    env.put("VMPOWER_DEADLINE_SECONDS", "120");
+    if (!root) {
+      env.put("VMPOWER_LIBVIRT_URI", d.uri());
+      env.put("HOME", d.home().toString());
+    }
+    ContainerStandIn.Exec exec =
+        container.exec(hook, env, root ? Optional.empty() : Optional.of(SESSION_USER));
+    assertThat(exec.exit()).as(exec.output()).isZero();
+    assertThat(exec.untilOutputClosed()).isLessThan(Duration.ofSeconds(2));
+    return container;
+  }
+
+  static ContainerStandIn start(List<String> argv, Path stdout, Path stderr) throws IOException {
+    ContainerStandIn container = ContainerStandIn.start(argv, Map.of(), stdout, stderr);
+    synchronized (containers) {
+      containers.add(container);
+    }
+    return container;
+  }
+
   static void waitForConsole(Path console, String marker, Duration limit) throws Exception {
     long end = System.nanoTime() + limit.toNanos();
     while (!Files.exists(console) || !Files.readString(console).contains(marker)) {
@@ -529,7 +615,9 @@ class DomainMonitorLibvirtIT {
    * (compact form, see {@link MonitorProcesses#recordedEvents}) and parses as {@code parsed}.
    */
   static void assertRecorded(Boot b, List<String> events, ShutdownReason parsed) throws Exception {
-    assertThat(b.monitorExit()).as(b.monitorStderr()).isZero();
+    if (b.monitorExit() != null) { // started by the hook, its exit code is PID 1's to see
+      assertThat(b.monitorExit()).as(b.monitorStderr()).isZero();
+    }
     assertThat(messages(b.records(), "error")).as(b.monitorStderr()).isEmpty();
     assertThat(b.applied()).as("set-action applied; stderr:%n%s", b.monitorStderr()).isNotNull();
     assertThat(b.domainGone()).as("QEMU exited, the transient domain is gone").isTrue();
@@ -544,7 +632,9 @@ class DomainMonitorLibvirtIT {
   }
 
   static void assertEndedBy(Boot b, String reason, ShutdownReason parsed) throws Exception {
-    assertThat(b.monitorExit()).as(b.monitorStderr()).isZero();
+    if (b.monitorExit() != null) { // started by the hook, its exit code is PID 1's to see
+      assertThat(b.monitorExit()).as(b.monitorStderr()).isZero();
+    }
     assertThat(messages(b.records(), "error")).as(b.monitorStderr()).isEmpty();
     assertThat(b.applied()).as("set-action applied; stderr:%n%s", b.monitorStderr()).isNotNull();
     assertThat(b.domainGone()).as("QEMU exited, the transient domain is gone").isTrue();
@@ -602,6 +692,27 @@ class DomainMonitorLibvirtIT {
     assertThat(reboot.records().get(0).path("uri").asText()).isEqualTo(session.uri());
     Boot poweroff = boot(session, "poweroff", Start.MONITOR_FIRST);
     assertEndedBy(poweroff, "guest-shutdown", ShutdownReason.GUEST_SHUTDOWN);
+  }
+
+  /**
+   * The monitor as the pod injector starts it: its postStart hook exec'd into a container whose PID
+   * 1 is the launcher, against the root and the session daemon, as root and as the session's
+   * unprivileged user (who may not open PID 1's stderr and logs to the file).
+   */
+  @Test
+  @Order(5)
+  void startedByThePostStartHookAsInAPod() throws Exception {
+    Boot root = boot(system, "reboot", Start.HOOK);
+    assertEndedBy(root, "guest-reset", ShutdownReason.GUEST_RESET);
+    assertThat(root.records().get(0).path("log").asText()).isEqualTo("/proc/1/fd/2");
+    assertThat(root.records().get(0).path("launcherPid").asInt()).isEqualTo(1);
+    assertThat(root.trigger()).startsWith("event ");
+    Boot user = boot(session, "reboot", Start.HOOK);
+    assertEndedBy(user, "guest-reset", ShutdownReason.GUEST_RESET);
+    assertThat(user.records().get(0).path("log").asText())
+        .isEqualTo(user.dir().resolve("monitor.stderr").toString());
+    assertThat(user.records().get(0).path("uri").asText()).isEqualTo(session.uri());
+    assertThat(user.trigger()).startsWith("event ");
   }
 
   // --- issue 14: every way of stopping QEMU can produce here ------------------------------------

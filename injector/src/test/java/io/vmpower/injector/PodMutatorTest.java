@@ -37,7 +37,7 @@ class PodMutatorTest {
     "COMMAND_AND_ARGS, 107",
     "COMMAND_AND_ARGS, 0"
   })
-  void injectsAndKeepsTheLauncherArgv(Shape shape, long uid) throws Exception {
+  void addsThePostStartHookAndLeavesTheLauncherAlone(Shape shape, long uid) throws Exception {
     ObjectNode pod = pod(shape, uid);
     List<String> command = strings(compute(pod).path("command"));
     List<String> args = strings(compute(pod).path("args"));
@@ -47,29 +47,64 @@ class PodMutatorTest {
     assertThat(allow.decision()).isEqualTo("mutated");
     assertThat(allow.warnings()).isEmpty();
     ObjectNode injected = compute(allow.object());
-    List<String> newCommand = strings(injected.path("command"));
-    assertThat(newCommand).hasSize(command.size() + 4);
-    assertThat(newCommand.subList(0, 2)).containsExactly("/bin/bash", "-c");
-    assertThat(newCommand.get(2))
-        .contains(PodMutator.singleQuoted(DomainMonitorScript.text()))
-        .endsWith("exec \"$@\"\n");
-    assertThat(newCommand.get(3)).isEqualTo("vmpower-launcher");
-    assertThat(newCommand.subList(4, newCommand.size())).isEqualTo(command);
+    // KubeVirt's command and args, untouched: virt-launcher-monitor stays PID 1 as KubeVirt starts
+    // it (with its file capability under allowPrivilegeEscalation: false)
+    assertThat(strings(injected.path("command"))).isEqualTo(command);
     assertThat(strings(injected.path("args"))).isEqualTo(args);
+
+    List<String> hook = strings(injected.at("/lifecycle/postStart/exec/command"));
+    assertThat(hook.subList(0, 2)).containsExactly("/bin/bash", "-c");
+    assertThat(hook.get(2))
+        .contains(MonitorHook.singleQuoted(DomainMonitorScript.text()))
+        .contains("VMPOWER_LAUNCHER_PID=1 ")
+        .contains("VMPOWER_LOG=/proc/1/fd/2:/var/run/kubevirt-private/vmpower-domain-monitor.log ")
+        .contains(" vmpower-domain-monitor \"$@\" </dev/null >/dev/null 2>&1 &\n")
+        .endsWith("\nexit 0\n");
+    assertThat(hook.get(3)).isEqualTo("vmpower-poststart");
+    List<String> argv = new ArrayList<>(command);
+    argv.addAll(args);
+    assertThat(hook.subList(4, hook.size())).isEqualTo(argv);
+    assertThat(injected.path("lifecycle").size()).isEqualTo(1);
+    assertThat(injected.at("/lifecycle/postStart").size()).isEqualTo(1);
 
     JsonNode status =
         LauncherPods.JSON.readTree(
             allow.object().at("/metadata/annotations/vmpower.io~1injection-status").asText());
     assertThat(status.path("container").asText()).isEqualTo("compute");
+    assertThat(status.path("mode").asText()).isEqualTo("postStart");
     assertThat(status.path("script").asText()).isEqualTo("sha256:" + DomainMonitorScript.sha256());
     assertThat(status.path("version").asText()).isNotBlank().isNotEqualTo("unknown");
 
-    // Nothing else changed: same pod once command and the annotation are put back.
+    // Nothing else changed: same pod once the hook and the annotation are taken out again.
     ObjectNode restored = allow.object().deepCopy();
-    ArrayNode original = compute(restored).putArray("command");
-    command.forEach(original::add);
+    compute(restored).remove("lifecycle");
     restored.withObject("/metadata/annotations").remove("vmpower.io/injection-status");
     assertThat(restored).isEqualTo(pod);
+  }
+
+  @Test
+  void anotherLifecycleHookStays() {
+    ObjectNode pod = pod(Shape.COMMAND_ONLY, 107);
+    compute(pod)
+        .putObject("lifecycle")
+        .putObject("preStop")
+        .putObject("exec")
+        .putArray("command")
+        .add("/bin/true");
+    ObjectNode injected = compute(allowed(create(pod)).object());
+    assertThat(strings(injected.at("/lifecycle/preStop/exec/command")))
+        .containsExactly("/bin/true");
+    assertThat(injected.at("/lifecycle/postStart/exec/command/3").asText())
+        .isEqualTo("vmpower-poststart");
+  }
+
+  @Test
+  void aNullPostStartIsNoHook() {
+    ObjectNode pod = pod(Shape.COMMAND_ONLY, 107);
+    compute(pod).putObject("lifecycle").putNull("postStart");
+    ObjectNode injected = compute(allowed(create(pod)).object());
+    assertThat(injected.at("/lifecycle/postStart/exec/command/3").asText())
+        .isEqualTo("vmpower-poststart");
   }
 
   @Test
@@ -85,16 +120,24 @@ class PodMutatorTest {
   void customTerminationMessagePathReachesTheMonitor() {
     ObjectNode pod = pod(Shape.COMMAND_ONLY, 107);
     compute(pod).put("terminationMessagePath", "/var/run/it's here");
-    String wrapper = strings(compute(allowed(create(pod)).object()).path("command")).get(2);
-    assertThat(wrapper).contains("VMPOWER_TERMINATION_LOG='/var/run/it'\\''s here' /bin/bash -c");
+    String text = hookText(allowed(create(pod)).object());
+    assertThat(text).contains("VMPOWER_TERMINATION_LOG='/var/run/it'\\''s here' /bin/bash -c");
   }
 
   @Test
   void defaultTerminationMessagePathNeedsNoOverride() {
-    String wrapper =
-        strings(compute(allowed(create(pod(Shape.COMMAND_ONLY, 107))).object()).path("command"))
-            .get(2);
-    assertThat(wrapper.lines().skip(1).findFirst().orElseThrow()).startsWith("/bin/bash -c '");
+    String text = hookText(allowed(create(pod(Shape.COMMAND_ONLY, 107))).object());
+    assertThat(text.substring(0, text.indexOf("/bin/bash -c")))
+        .doesNotContain("VMPOWER_TERMINATION_LOG");
+    assertThat(text.lines().skip(1).findFirst().orElseThrow())
+        .startsWith("VMPOWER_LAUNCHER_PID=1 VMPOWER_LOG=/proc/1/fd/2:")
+        .contains(".log /bin/bash -c '");
+    // the same instance every time: the answer writer encodes it once
+    assertThat(mutator.recurringStrings()).singleElement().isSameAs(text);
+  }
+
+  private static String hookText(JsonNode pod) {
+    return compute(pod).at("/lifecycle/postStart/exec/command/2").asText();
   }
 
   private void assertSkipped(JsonNode pod, String decision, String warning) {
@@ -147,7 +190,36 @@ class PodMutatorTest {
   void skipsACommandThatIsNotStrings() {
     ObjectNode pod = pod(Shape.COMMAND_ONLY, 107);
     ((ArrayNode) compute(pod).get("command")).add(5);
-    assertSkipped(pod, "skipped-bad-command", "not a list of strings");
+    assertSkipped(pod, "skipped-bad-command", "command or args is not a list of strings");
+  }
+
+  @Test
+  void skipsArgsThatAreNotStrings() {
+    ObjectNode pod = pod(Shape.COMMAND_AND_ARGS, 107);
+    ((ArrayNode) compute(pod).get("args")).addObject();
+    assertSkipped(pod, "skipped-bad-command", "command or args is not a list of strings");
+    ObjectNode text = pod(Shape.COMMAND_AND_ARGS, 107);
+    compute(text).put("args", "--name db");
+    assertSkipped(text, "skipped-bad-command", "command or args is not a list of strings");
+  }
+
+  @Test
+  void skipsComputeThatAlreadyHasAPostStartHook() {
+    ObjectNode pod = pod(Shape.COMMAND_ONLY, 107);
+    compute(pod)
+        .putObject("lifecycle")
+        .putObject("postStart")
+        .putObject("httpGet")
+        .put("path", "/started")
+        .put("port", 8080);
+    assertSkipped(pod, "skipped-has-poststart", "already has a postStart hook");
+  }
+
+  @Test
+  void skipsALifecycleThatIsNotAnObject() {
+    ObjectNode pod = pod(Shape.COMMAND_ONLY, 107);
+    compute(pod).putArray("lifecycle");
+    assertSkipped(pod, "skipped-malformed", "unexpected shape");
   }
 
   @Test
@@ -179,8 +251,8 @@ class PodMutatorTest {
 
   @Test
   void singleQuotingSurvivesEveryCharacter() {
-    assertThat(PodMutator.singleQuoted("a'b")).isEqualTo("'a'\\''b'");
+    assertThat(MonitorHook.singleQuoted("a'b")).isEqualTo("'a'\\''b'");
     List<String> expected = new ArrayList<>(List.of("it's", "$HOME", "\\n", "`x`"));
-    expected.forEach(s -> assertThat(PodMutator.singleQuoted(s)).startsWith("'").endsWith("'"));
+    expected.forEach(s -> assertThat(MonitorHook.singleQuoted(s)).startsWith("'").endsWith("'"));
   }
 }

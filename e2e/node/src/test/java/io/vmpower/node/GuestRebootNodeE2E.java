@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -49,6 +50,7 @@ class GuestRebootNodeE2E {
         "VMI %s Running in pod %s", first.getMetadata().getUid(), firstPod.getMetadata().getName());
     assertThat(firstPod.getMetadata().getAnnotations()).containsKey("vmpower.io/injection-status");
     Guests.awaitConsole(client, NS, firstPod.getMetadata().getName(), "vmpower-guest-up first");
+    assertTheMonitorRunsNextToTheLauncher(env, firstPod);
 
     try (var record = new Guests.TerminationMessage(client, NS, firstPod.getMetadata().getName())) {
       // The change a user makes while the guest runs: KubeVirt applies it to the next VMI only.
@@ -100,6 +102,39 @@ class GuestRebootNodeE2E {
         .contains(first.getMetadata().getUid())
         .contains("guest-reset");
     env.kubectl("delete", "vm", vm, "-n", NS, "--wait=true");
+  }
+
+  /**
+   * KubeVirt's launcher as KubeVirt starts it (PID 1, by default non-root), the monitor a process
+   * of its own next to it, started by the postStart hook, adopted by PID 1, and its log where users
+   * find it, saying that set-action took effect.
+   */
+  static void assertTheMonitorRunsNextToTheLauncher(Node.Env env, Pod pod) {
+    String name = pod.getMetadata().getName();
+    long uid = Guests.computeUid(pod);
+    boolean rootLauncher = uid == 0;
+    assertThat(rootLauncher)
+        .as("KubeVirt's Root gate (VMPOWER_NODE_ROOT_LAUNCHER=true) or the default")
+        .isEqualTo("true".equals(System.getenv("VMPOWER_NODE_ROOT_LAUNCHER")));
+    List<String> processes = Guests.computeProcesses(env, NS, name);
+    Node.say(
+        "compute of %s (uid %d): pid ppid uid argv0 name%n  %s",
+        name, uid, String.join("\n  ", processes));
+    assertThat(processes)
+        .anyMatch(l -> l.matches("1 0 " + uid + " /usr/bin/virt-launcher-monitor "));
+    assertThat(processes)
+        .anyMatch(l -> l.matches("\\d+ 1 " + uid + " /bin/bash vmpower-domain-monitor"));
+    List<String> log = Guests.monitorLog(env, NS, name, rootLauncher);
+    Node.say("domain monitor log of %s:%n  %s", name, String.join("\n  ", log));
+    assertThat(log.get(0))
+        .contains("\"msg\":\"domain monitor started\"")
+        .contains("\"launcherPid\":1")
+        .contains(
+            rootLauncher
+                ? "\"log\":\"/proc/1/fd/2\""
+                : "\"log\":\"/var/run/kubevirt-private/vmpower-domain-monitor.log\"");
+    assertThat(log).anyMatch(l -> l.contains("\"msg\":\"set-action reboot=shutdown applied\""));
+    assertThat(log).noneMatch(l -> l.contains("\"level\":\"error\""));
   }
 
   @Test

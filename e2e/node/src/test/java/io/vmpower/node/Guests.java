@@ -67,6 +67,23 @@ final class Guests {
    */
   static String vm(
       String namespace, String name, String policy, String action, int delay, String mark) {
+    return vm(namespace, name, policy, action, delay, mark, "");
+  }
+
+  /**
+   * {@link #vm(String, String, String, String, int, String)} with more entries under {@code
+   * spec.template.spec.domain.devices}: YAML lines indented by two spaces, such as {@code
+   * "panicDevices: [{model: isa}]"}.
+   */
+  static String vm(
+      String namespace,
+      String name,
+      String policy,
+      String action,
+      int delay,
+      String mark,
+      String devices) {
+    String extra = devices.lines().map(l -> "\n          " + l).reduce("", String::concat);
     return """
         apiVersion: kubevirt.io/v1
         kind: VirtualMachine
@@ -97,9 +114,9 @@ final class Guests {
                 devices:
                   autoattachPodInterface: false
                   autoattachMemBalloon: false
-                  logSerialConsole: true
+                  logSerialConsole: true%s
         """
-        .formatted(name, namespace, policy, mark, action, delay, mark);
+        .formatted(name, namespace, policy, mark, action, delay, mark, extra);
   }
 
   static GenericKubernetesResource vmi(KubernetesClient client, String namespace, String name) {
@@ -162,6 +179,78 @@ final class Guests {
         .atMost(BOOT)
         .pollInterval(Duration.ofMillis(500))
         .until(() -> console(client, namespace, pod).contains(text));
+  }
+
+  /**
+   * The processes of a launcher pod's {@code compute} container, one line each: {@code pid ppid uid
+   * argv[0] name}, where name is the first argument starting with {@code vmpower-} (the monitor's
+   * {@code $0}), read from /proc through {@code kubectl exec}.
+   */
+  static List<String> computeProcesses(Node.Env env, String namespace, String pod) {
+    String script =
+        """
+        for d in /proc/[0-9]*; do
+          mapfile -d '' -t a < "$d/cmdline" 2>/dev/null || continue
+          ((${#a[@]})) || continue
+          ppid=$(awk '/^PPid/{print $2}' "$d/status") uid=$(awk '/^Uid/{print $2}' "$d/status")
+          name=""
+          for x in "${a[@]}"; do [[ "$x" == vmpower-* ]] && { name=$x; break; }; done
+          echo "${d#/proc/} $ppid $uid ${a[0]} $name"
+        done
+        """;
+    return env.kubectl("exec", "-n", namespace, pod, "-c", "compute", "--", "bash", "-c", script)
+        .lines()
+        .toList();
+  }
+
+  /**
+   * The domain monitor's log lines in a launcher pod: on the container's log for a root launcher
+   * (the monitor writes to PID 1's stderr), in its file for a non-root one (PID 1's fds are closed
+   * to it).
+   */
+  static List<String> monitorLog(Node.Env env, String namespace, String pod, boolean rootLauncher) {
+    String text =
+        rootLauncher
+            ? env.kubectl("logs", "-n", namespace, pod, "-c", "compute")
+            : env.kubectl(
+                "exec",
+                "-n",
+                namespace,
+                pod,
+                "-c",
+                "compute",
+                "--",
+                "cat",
+                "/var/run/kubevirt-private/vmpower-domain-monitor.log");
+    return text.lines()
+        .filter(l -> l.contains("\"component\":\"vmpower-domain-monitor\""))
+        .toList();
+  }
+
+  /**
+   * Waits until the domain monitor of a launcher pod says that set-action took effect: from then on
+   * a reset or reboot of the guest ends QEMU instead of resetting it in place.
+   */
+  static void awaitMonitorArmed(Node.Env env, String namespace, Pod pod) {
+    boolean rootLauncher = computeUid(pod) == 0;
+    await()
+        .atMost(BOOT)
+        .pollInterval(Duration.ofSeconds(1))
+        .ignoreExceptions()
+        .until(
+            () ->
+                monitorLog(env, namespace, pod.getMetadata().getName(), rootLauncher).stream()
+                    .anyMatch(l -> l.contains("\"msg\":\"set-action reboot=shutdown applied\"")));
+  }
+
+  /** The uid {@code compute} runs as (KubeVirt's default non-root launcher: 107). */
+  static long computeUid(Pod pod) {
+    return pod.getSpec().getContainers().stream()
+        .filter(c -> c.getName().equals("compute"))
+        .findFirst()
+        .orElseThrow()
+        .getSecurityContext()
+        .getRunAsUser();
   }
 
   /** Events on the VM, newest last. */

@@ -102,8 +102,11 @@ class PreviewCommandTest {
     assertThat(docs.get(1)).isEqualTo(documents(CONFIG_MAP).get(0));
     assertThat(docs.get(1).at("/data/answer").isTextual()).isTrue();
     JsonNode pod = docs.get(2);
-    assertThat(pod.at("/spec/containers/0/command/0").asText()).isEqualTo("/bin/bash");
-    assertThat(pod.at("/spec/containers/0/command/4").asText())
+    assertThat(pod.at("/spec/containers/0/command/0").asText())
+        .isEqualTo("/usr/bin/virt-launcher-monitor");
+    assertThat(pod.at("/spec/containers/0/lifecycle/postStart/exec/command/0").asText())
+        .isEqualTo("/bin/bash");
+    assertThat(pod.at("/spec/containers/0/lifecycle/postStart/exec/command/4").asText())
         .isEqualTo("/usr/bin/virt-launcher-monitor");
     assertThat(pod.at("/metadata/annotations/vmpower.io~1injection-status").asText())
         .contains("\"container\":\"compute\"");

@@ -594,11 +594,33 @@ class MalformedRequestsHttpsTest extends HttpsApplicationTest {
     add.pod(
         "compute command a string",
         pod -> compute(pod).put("command", "/usr/bin/virt-launcher-monitor"),
-        unchanged("compute container command is not a list of strings"));
+        unchanged("compute container command or args is not a list of strings"));
     add.pod(
         "compute command with numbers and null",
         pod -> compute(pod).putArray("command").add(1).addNull().add(true),
-        unchanged("compute container command is not a list of strings"));
+        unchanged("compute container command or args is not a list of strings"));
+    add.pod(
+        "compute args a string",
+        pod -> compute(pod).put("args", "--name db"),
+        unchanged("compute container command or args is not a list of strings"));
+    add.pod(
+        "compute args with an object",
+        pod -> compute(pod).putArray("args").add("--name").addObject(),
+        unchanged("compute container command or args is not a list of strings"));
+    add.pod(
+        "compute with its own postStart hook",
+        pod ->
+            compute(pod)
+                .putObject("lifecycle")
+                .putObject("postStart")
+                .putObject("exec")
+                .putArray("command")
+                .add("/bin/true"),
+        unchanged("compute container already has a postStart hook"));
+    add.pod(
+        "compute lifecycle a list",
+        pod -> compute(pod).putArray("lifecycle"),
+        unchanged("pod spec has an unexpected shape"));
     add.pod(
         "compute a string, no container named compute",
         pod -> ((ArrayNode) pod.at("/spec/containers")).set(0, "compute"),
@@ -647,7 +669,8 @@ class MalformedRequestsHttpsTest extends HttpsApplicationTest {
               assertThat(stored.at("/metadata/annotations").path("a~b/c").asText()).isEqualTo("1");
               assertThat(stored.at("/metadata/annotations").path("~1").asText()).isEqualTo("2");
               assertThat(stored.at("/metadata/labels").path("x/y~z").asText()).isEqualTo("3");
-              assertThat(stored.at("/spec/containers/0/command/2").asText())
+              assertThat(
+                      stored.at("/spec/containers/0/lifecycle/postStart/exec/command/2").asText())
                   .contains("VMPOWER_TERMINATION_LOG='/tmp/it'\\''s \"here\" $(id) ü'");
               assertThat(stored.at("/metadata/annotations").has("vmpower.io/injection-status"))
                   .isTrue();
@@ -659,10 +682,13 @@ class MalformedRequestsHttpsTest extends HttpsApplicationTest {
             null,
             stored ->
                 // the default path: no VMPOWER_TERMINATION_LOG= before the monitor's bash
-                assertThat(stored.at("/spec/containers/0/command/2").asText())
+                assertThat(
+                        stored.at("/spec/containers/0/lifecycle/postStart/exec/command/2").asText())
                     .startsWith(
-                        "# vmpower: start the domain monitor, then become the launcher"
-                            + " (vmpower.io/injection-status)\n/bin/bash -c ")));
+                        "# vmpower: start the domain monitor next to the launcher"
+                            + " (vmpower.io/injection-status)\nVMPOWER_LAUNCHER_PID=1"
+                            + " VMPOWER_LOG=/proc/1/fd/2:/var/run/kubevirt-private/"
+                            + "vmpower-domain-monitor.log /bin/bash -c ")));
     add.pod(
         "compute command of 100000 elements",
         pod -> {
@@ -674,8 +700,12 @@ class MalformedRequestsHttpsTest extends HttpsApplicationTest {
         allowed(
             null,
             stored -> {
-              assertThat(stored.at("/spec/containers/0/command").size()).isEqualTo(100_004);
-              assertThat(stored.at("/spec/containers/0/command/4").asText()).isEqualTo("a0");
+              assertThat(stored.at("/spec/containers/0/command").size()).isEqualTo(100_000);
+              JsonNode hook = stored.at("/spec/containers/0/lifecycle/postStart/exec/command");
+              // the hook's four, then the launcher's command and args
+              assertThat(hook.size())
+                  .isEqualTo(100_004 + stored.at("/spec/containers/0/args").size());
+              assertThat(hook.get(4).asText()).isEqualTo("a0");
             }));
     return cases;
   }

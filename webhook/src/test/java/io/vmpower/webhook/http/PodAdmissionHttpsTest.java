@@ -51,11 +51,15 @@ class PodAdmissionHttpsTest extends HttpsApplicationTest {
                 Base64.getDecoder().decode(response.path("patch").asText()),
                 StandardCharsets.UTF_8));
     JsonNode stored = JsonPatch.fromJson(patch).apply(pod);
-    JsonNode command = stored.at("/spec/containers/0/command");
-    assertThat(command.get(0).asText()).isEqualTo("/bin/bash");
-    assertThat(command.get(2).asText()).endsWith("exec \"$@\"\n");
-    assertThat(command.get(4).asText()).isEqualTo("/usr/bin/virt-launcher-monitor");
+    // KubeVirt's command and args stay; the monitor starts from a postStart hook
+    assertThat(stored.at("/spec/containers/0/command"))
+        .isEqualTo(pod.at("/spec/containers/0/command"));
     assertThat(stored.at("/spec/containers/0/args")).isEqualTo(pod.at("/spec/containers/0/args"));
+    JsonNode hook = stored.at("/spec/containers/0/lifecycle/postStart/exec/command");
+    assertThat(hook.get(0).asText()).isEqualTo("/bin/bash");
+    assertThat(hook.get(2).asText()).endsWith("\nexit 0\n");
+    assertThat(hook.get(4).asText()).isEqualTo("/usr/bin/virt-launcher-monitor");
+    assertThat(hook.get(5).asText()).isEqualTo("--qemu-timeout");
     assertThat(stored.at("/metadata/annotations/vmpower.io~1injection-status").asText())
         .contains(DomainMonitorScript.sha256());
   }
