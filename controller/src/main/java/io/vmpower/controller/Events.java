@@ -135,7 +135,8 @@ final class Events {
     return base + ".vmpower.";
   }
 
-  private static String hash(String text) {
+  /** The first 8 bytes of the text's SHA-256, in hex: a short, stable key for names. */
+  static String hash(String text) {
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(d, 0, 8);

@@ -19,18 +19,9 @@ import java.util.Optional;
 final class KubeVirt {
   private KubeVirt() {}
 
-  static final ResourceDefinitionContext VM = context(ResourceType.VIRTUAL_MACHINE);
-  static final ResourceDefinitionContext VMI = context(ResourceType.VIRTUAL_MACHINE_INSTANCE);
-
-  private static ResourceDefinitionContext context(ResourceType type) {
-    return new ResourceDefinitionContext.Builder()
-        .withGroup(type.group())
-        .withVersion(type.version())
-        .withKind(type.kind())
-        .withPlural(type.plural())
-        .withNamespaced(true)
-        .build();
-  }
+  static final ResourceDefinitionContext VM = ResourceContexts.of(ResourceType.VIRTUAL_MACHINE);
+  static final ResourceDefinitionContext VMI =
+      ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_INSTANCE);
 
   /** The start subresource; with runStrategy Manual and a final VMI virt-api replaces the VMI. */
   static String startPath(String namespace, String name) {

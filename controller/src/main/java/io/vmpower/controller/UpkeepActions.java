@@ -11,11 +11,7 @@ import io.vmpower.admission.InLine;
 import io.vmpower.api.Keys;
 import io.vmpower.controller.Outcome.EventReason;
 import io.vmpower.controller.VmSnapshot.Vm;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
-import java.util.HexFormat;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
@@ -130,7 +126,7 @@ final class UpkeepActions {
         message);
     events.emit(
         vm,
-        "refused/" + hash(message),
+        "refused/" + Events.hash(message),
         EventReason.InvalidRunPolicy,
         cap(
             "vmpower cannot manage this VM, and its VM webhook refuses every write of it until"
@@ -205,14 +201,5 @@ final class UpkeepActions {
     return message.length() <= MAX_EVENT_MESSAGE
         ? message
         : message.substring(0, MAX_EVENT_MESSAGE - 1) + "…";
-  }
-
-  private static String hash(String text) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

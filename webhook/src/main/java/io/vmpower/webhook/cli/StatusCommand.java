@@ -11,9 +11,9 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.vmpower.api.Keys;
 import io.vmpower.api.ResourceType;
+import io.vmpower.controller.ResourceContexts;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -132,8 +132,10 @@ public final class StatusCommand implements Callable<Integer> {
   }
 
   private List<FleetStatus.Row> read(KubernetesClient client) {
-    var vms = client.genericKubernetesResources(context(ResourceType.VIRTUAL_MACHINE));
-    var vmis = client.genericKubernetesResources(context(ResourceType.VIRTUAL_MACHINE_INSTANCE));
+    var vms = client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE));
+    var vmis =
+        client.genericKubernetesResources(
+            ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_INSTANCE));
     var pods = client.pods();
     List<GenericKubernetesResource> vmList;
     List<GenericKubernetesResource> vmiList;
@@ -273,16 +275,6 @@ public final class StatusCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  private static ResourceDefinitionContext context(ResourceType type) {
-    return new ResourceDefinitionContext.Builder()
-        .withGroup(type.group())
-        .withVersion(type.version())
-        .withKind(type.kind())
-        .withPlural(type.plural())
-        .withNamespaced(true)
-        .build();
   }
 
   private static String dash(String s) {

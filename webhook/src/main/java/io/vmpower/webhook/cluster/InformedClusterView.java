@@ -3,12 +3,12 @@ package io.vmpower.webhook.cluster;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.vmpower.admission.ClusterView;
 import io.vmpower.api.Keys;
 import io.vmpower.api.NamespaceDefault;
 import io.vmpower.api.ResourceType;
+import io.vmpower.controller.ResourceContexts;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -40,17 +40,9 @@ public final class InformedClusterView implements ClusterView, AutoCloseable {
   public InformedClusterView(KubernetesClient client) {
     namespaces = client.namespaces().withLabel(Keys.ENABLED, "true").runnableInformer(0);
     namespaces.exceptionHandler((first, t) -> !closed);
-    ResourceType type = ResourceType.VIRTUAL_MACHINE_RESTORE;
     restores =
         client
-            .genericKubernetesResources(
-                new ResourceDefinitionContext.Builder()
-                    .withGroup(type.group())
-                    .withVersion(type.version())
-                    .withKind(type.kind())
-                    .withPlural(type.plural())
-                    .withNamespaced(true)
-                    .build())
+            .genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_RESTORE))
             .inAnyNamespace()
             .runnableInformer(0);
     restores.addIndexers(Map.of(TARGET_INDEX, InformedClusterView::targetKeys));

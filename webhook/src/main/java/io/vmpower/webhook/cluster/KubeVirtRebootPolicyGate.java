@@ -2,11 +2,11 @@ package io.vmpower.webhook.cluster;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.vmpower.admission.RebootPolicyGate;
 import io.vmpower.api.ResourceType;
+import io.vmpower.controller.ResourceContexts;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -27,16 +27,11 @@ public final class KubeVirtRebootPolicyGate implements RebootPolicyGate, AutoClo
   private final SharedIndexInformer<GenericKubernetesResource> informer;
 
   private KubeVirtRebootPolicyGate(KubernetesClient client) {
-    ResourceType type = ResourceType.KUBEVIRT;
-    ResourceDefinitionContext context =
-        new ResourceDefinitionContext.Builder()
-            .withGroup(type.group())
-            .withVersion(type.version())
-            .withKind(type.kind())
-            .withPlural(type.plural())
-            .withNamespaced(true)
-            .build();
-    informer = client.genericKubernetesResources(context).inAnyNamespace().runnableInformer(0);
+    informer =
+        client
+            .genericKubernetesResources(ResourceContexts.of(ResourceType.KUBEVIRT))
+            .inAnyNamespace()
+            .runnableInformer(0);
     informer.addEventHandler(
         new ResourceEventHandler<>() {
           @Override
