@@ -389,7 +389,11 @@ handle_line() {
     local details="${BASH_REMATCH[5]}" stamp
     stamp="$(printf '%(%Y-%m-%dT%H:%M:%S)T' "$secs").${micros:0:3}Z"
     record_qemu_event "$event" "$details" "$stamp"
-    if [[ "$event" == SHUTDOWN ]] && ((shutdown_seen_at < 0)); then shutdown_seen_at=$SECONDS; fi
+    # After SHUTDOWN QEMU exits; after GUEST_PANICKED libvirt's on_crash (destroy, KubeVirt's and
+    # libvirt's default) ends it, with no SHUTDOWN: either way look if no Stopped event comes.
+    if [[ "$event" == SHUTDOWN || "$event" == GUEST_PANICKED ]] && ((shutdown_seen_at < 0)); then
+      shutdown_seen_at=$SECONDS
+    fi
   elif [[ "$line" == error:* ]]; then
     if [[ -z "$first_error" ]]; then first_error="$line"; fi
   fi
@@ -471,7 +475,8 @@ while :; do
       rechecked=true
       check_domain
     fi
-    # QEMU is on its way out after SHUTDOWN; should the Stopped event not reach us, look.
+    # QEMU is on its way out after SHUTDOWN or a panic; should the Stopped event not reach us (seen
+    # once after a panic with libvirt 9.0), look.
     if ((shutdown_seen_at >= 0 && SECONDS - shutdown_seen_at >= 3 && SECONDS - last_state_check >= 3)); then
       last_state_check=$SECONDS
       out=""

@@ -521,6 +521,28 @@ class DomainMonitorFakeVirshTest {
   }
 
   @Test
+  void missingStoppedEventAfterAPanicDoesNotKeepTheMonitorAlive() throws Exception {
+    // libvirt's on_crash destroy ends QEMU after GUEST_PANICKED, no SHUTDOWN follows; the Stopped
+    // event did not reach the monitor once in DomainMonitorLibvirtIT (libvirt 9.0)
+    Run r =
+        run()
+            .file("domstate", "running")
+            .lifecycle(STARTED)
+            .qemu("await applied", panicked("1795599736.1", "pause"));
+    Files.writeString(
+        r.dir.resolve("qemu.script"), "touch gone\n", java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(
+        r.dir.resolve("lifecycle.script"),
+        String.join("\n", STARTED, "await gone", "pause 0.1") + "\n");
+    r.env.put("FAKE_DOMSTATE_GONE_WHEN", "gone");
+    r.go(Duration.ofSeconds(12));
+    assertThat(r.infos()).contains("domain gone without a Stopped event");
+    assertThat(r.elapsed).isLessThan(Duration.ofSeconds(9));
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_PANIC);
+  }
+
+  @Test
   void virshMissing() throws Exception {
     Run r = run();
     r.env.put("VMPOWER_VIRSH", r.dir.resolve("no-such-virsh").toString());
