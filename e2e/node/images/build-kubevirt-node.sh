@@ -86,23 +86,29 @@ work="$node_cache/kubevirt-cgo"
 mkdir -p "$work/gocache" "$work/out" "$root/usr/local/go" "$root/gomodcache" "$root/gocache" "$root/work"
 goroot=$(go env GOROOT)
 gomodcache=$(go env GOMODCACHE)
+host_cas=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 
 # Runs a bash script inside the build root with Go, the module cache and $work mounted; the
 # mounts live in a private mount namespace and end with the command.
 in_build_root() {
   # shellcheck disable=SC2016  # expanded by the inner bash
   unshare --mount --propagation private -- bash -euo pipefail -c '
-    root=$1 goroot=$2 gomodcache=$3 work=$4; shift 4
+    root=$1 goroot=$2 gomodcache=$3 work=$4 host_cas=$5; shift 5
     mount -t proc proc "$root/proc"
     mount --bind /dev "$root/dev"
     mount --bind -o ro "$goroot" "$root/usr/local/go"
     mount --bind "$gomodcache" "$root/gomodcache"
     mount --bind "$work/gocache" "$root/gocache"
     mount --bind "$work" "$root/work"
+    # The CAs the host trusts (Go fetches modules and checks sums through TLS, possibly through a
+    # proxy whose CA only the host has: seen on a cold run here, x509 unknown authority).
+    touch "$root/etc/ssl/host-ca-certificates.crt"
+    mount --bind -o ro "$host_cas" "$root/etc/ssl/host-ca-certificates.crt"
     exec chroot "$root" env -i PATH=/usr/local/go/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+      SSL_CERT_FILE=/etc/ssl/host-ca-certificates.crt \
       GOMODCACHE=/gomodcache GOCACHE=/gocache GOTOOLCHAIN=local GOFLAGS=-mod=mod \
       GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" GOMAXPROCS="${GOMAXPROCS:-2}" \
-      bash -euo pipefail -c "$1"' in_build_root "$root" "$goroot" "$gomodcache" "$work" "$@"
+      bash -euo pipefail -c "$1"' in_build_root "$root" "$goroot" "$gomodcache" "$work" "$host_cas" "$@"
 }
 
 # --- libnbd's Go bindings from Debian's source package of the installed libnbd
