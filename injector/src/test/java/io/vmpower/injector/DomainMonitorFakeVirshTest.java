@@ -499,21 +499,9 @@ class DomainMonitorFakeVirshTest {
   @Test
   void missingStoppedEventDoesNotKeepTheMonitorAlive() throws Exception {
     Run r =
-        run()
-            .file("domstate", "running")
-            .lifecycle(STARTED)
-            .qemu(
-                "await applied",
-                shutdown("1795599736.1", true, "guest-shutdown"),
-                shutdown("1795599736.2", false, "host-signal"));
-    Files.writeString(
-        r.dir.resolve("qemu.script"), "touch gone\n", java.nio.file.StandardOpenOption.APPEND);
-    // once QEMU is gone, domstate fails like it does for a vanished transient domain
-    Files.writeString(
-        r.dir.resolve("lifecycle.script"),
-        String.join("\n", STARTED, "await gone", "pause 0.1") + "\n");
-    r.env.put("FAKE_DOMSTATE_GONE_WHEN", "gone");
-    r.go(Duration.ofSeconds(12));
+        runWithoutStoppedEvent(
+            shutdown("1795599736.1", true, "guest-shutdown"),
+            shutdown("1795599736.2", false, "host-signal"));
     assertThat(r.infos()).contains("domain gone without a Stopped event");
     assertThat(r.elapsed).isLessThan(Duration.ofSeconds(9));
     assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
@@ -524,11 +512,21 @@ class DomainMonitorFakeVirshTest {
   void missingStoppedEventAfterAPanicDoesNotKeepTheMonitorAlive() throws Exception {
     // libvirt's on_crash destroy ends QEMU after GUEST_PANICKED, no SHUTDOWN follows; the Stopped
     // event did not reach the monitor once in DomainMonitorLibvirtIT (libvirt 9.0)
-    Run r =
-        run()
-            .file("domstate", "running")
-            .lifecycle(STARTED)
-            .qemu("await applied", panicked("1795599736.1", "pause"));
+    Run r = runWithoutStoppedEvent(panicked("1795599736.1", "pause"));
+    assertThat(r.infos()).contains("domain gone without a Stopped event");
+    assertThat(r.elapsed).isLessThan(Duration.ofSeconds(9));
+    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
+        .isEqualTo(ShutdownReason.GUEST_PANIC);
+  }
+
+  /**
+   * The domain runs, QEMU sends {@code events} and goes away, and no Stopped lifecycle event
+   * follows; once QEMU is gone, domstate fails like it does for a vanished transient domain.
+   */
+  private Run runWithoutStoppedEvent(String... events) throws Exception {
+    List<String> qemu = new java.util.ArrayList<>(List.of("await applied"));
+    qemu.addAll(List.of(events));
+    Run r = run().file("domstate", "running").lifecycle(STARTED).qemu(qemu.toArray(String[]::new));
     Files.writeString(
         r.dir.resolve("qemu.script"), "touch gone\n", java.nio.file.StandardOpenOption.APPEND);
     Files.writeString(
@@ -536,10 +534,7 @@ class DomainMonitorFakeVirshTest {
         String.join("\n", STARTED, "await gone", "pause 0.1") + "\n");
     r.env.put("FAKE_DOMSTATE_GONE_WHEN", "gone");
     r.go(Duration.ofSeconds(12));
-    assertThat(r.infos()).contains("domain gone without a Stopped event");
-    assertThat(r.elapsed).isLessThan(Duration.ofSeconds(9));
-    assertThat(TerminationMessages.parse(Files.readString(r.terminationLog)))
-        .isEqualTo(ShutdownReason.GUEST_PANIC);
+    return r;
   }
 
   @Test
